@@ -1,0 +1,63 @@
+# Trove: `make run` to try it, `make test` to check everything.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CARGO ?= cargo
+COMPRESSOR_BIN := compressor/target/release/trove-compressor
+export TROVE_COMPRESSOR_BIN ?= $(abspath $(COMPRESSOR_BIN))
+
+.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust serve run clean
+
+help:
+	@echo "make run     set up, build, start compressor + backend on ./data and open the desktop app"
+	@echo "make serve   start compressor + backend only (honours TROVE_* / COMPRESSOR_* variables)"
+	@echo "make test    set up and run every test (Rust, Python, MariaDB-backed, Qt offscreen)"
+	@echo "make lint    ruff, rustfmt and clippy"
+
+setup: system-deps venv build
+
+system-deps:
+	@bash installer/system-deps.sh
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+build:
+	$(CARGO) build --release --locked --manifest-path compressor/Cargo.toml
+
+corpus: venv
+	$(PY) -m tests.support.corpus
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(CARGO) fmt --manifest-path compressor/Cargo.toml -- --check
+	$(CARGO) clippy --locked --manifest-path compressor/Cargo.toml --all-targets -- -D warnings
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+	$(CARGO) fmt --manifest-path compressor/Cargo.toml
+
+test-rust:
+	$(CARGO) test --release --locked --manifest-path compressor/Cargo.toml
+
+test-python: venv build corpus
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+test: setup lint test-rust test-python
+
+serve: venv build
+	$(PY) -m installer.local_stack serve
+
+run: setup
+	$(PY) -m installer.local_stack run
+
+clean:
+	rm -rf $(VENV) compressor/target data
