@@ -1,0 +1,53 @@
+//! Codecs turn original bytes into a smaller stored form and back.
+//!
+//! A codec is tried only when it says the content suits it ([`Codec::consider`], cheap: magic
+//! bytes, a sample) and the blob is within its limit ([`Codec::max_input`]). The store then
+//! encodes, decodes again and compares hashes before it keeps the result; any failure falls back
+//! to the next codec in the [`Registry`] and finally to [`RAW`], the original bytes themselves.
+
+mod registry;
+mod zstd;
+
+use std::io::{Read, Write};
+
+pub use self::registry::{Registry, RAW};
+pub use self::zstd::Zstd;
+
+/// How much of a blob's beginning codecs see when deciding whether to try (4 MiB).
+pub const SAMPLE_SIZE: usize = 4 << 20;
+
+/// What a codec may look at before committing to a full encode.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe<'a> {
+    /// The first [`SAMPLE_SIZE`] bytes of the blob (all of it when smaller).
+    pub sample: &'a [u8],
+    /// The blob's full size in bytes.
+    pub size: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("no codec named {0:?} is known to this service")]
+    Unknown(String),
+}
+
+pub type Reader<'a> = Box<dyn Read + Send + 'a>;
+
+pub trait Codec: Send + Sync {
+    /// The name stored in the index; never changes for a given stored format.
+    fn name(&self) -> &'static str;
+    /// The version of the library that writes the format, recorded with each blob.
+    fn version(&self) -> String;
+    /// Largest original this codec accepts.
+    fn max_input(&self) -> u64 {
+        u64::MAX
+    }
+    /// Decides cheaply whether the content is worth encoding; `Err` carries the reason to skip.
+    fn consider(&self, probe: &Probe<'_>) -> Result<(), &'static str>;
+    /// Encodes all of `input` into `output`.
+    fn encode(&self, input: &mut dyn Read, output: &mut dyn Write) -> Result<(), CodecError>;
+    /// Wraps a reader of the stored form into a reader of the original bytes.
+    fn decoder<'a>(&self, stored: Reader<'a>) -> Result<Reader<'a>, CodecError>;
+}
