@@ -1,0 +1,1 @@
+"""Trove backend: users, folders, files and resumable uploads over HTTP."""

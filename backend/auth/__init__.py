@@ -1,0 +1,1 @@
+"""Passwords, bearer tokens and the per-request user guard."""

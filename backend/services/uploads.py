@@ -1,0 +1,331 @@
+"""tus upload sessions: creation, chunk append, completion, termination and expiry."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import BinaryIO
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from backend.extensions import db
+from backend.models import FILE, PROCESSING, Item, Upload, utcnow
+from backend.names import InvalidName, normalize_name, numbered_name, split_extension
+from backend.problems import Problem
+from backend.runtime import Runtime
+from backend.services.folders import folder_not_found, get_folder, invalid_name
+from backend.tus_headers import (
+    HeaderError,
+    parse_checksum,
+    parse_non_negative,
+    parse_upload_metadata,
+)
+
+log = logging.getLogger(__name__)
+
+BODY_CHUNK = 1024 * 1024
+LOCK_STALE = timedelta(minutes=2)  # a writer that died keeps the lock this long at most
+LOCK_HEARTBEAT_SECONDS = 30.0
+_PUBLISH_ATTEMPTS = 50
+
+
+def header_problem(exc: HeaderError) -> Problem:
+    return Problem(400, "invalid_upload_header", "Invalid upload header", str(exc))
+
+
+def too_large(detail: str) -> Problem:
+    return Problem(413, "upload_too_large", "Upload too large", detail)
+
+
+def _upload_not_found() -> Problem:
+    return Problem(
+        404,
+        "upload_not_found",
+        "Upload not found",
+        "There is no such upload (it may have been cancelled). Start a new upload.",
+    )
+
+
+def _expires(rt: Runtime) -> datetime:
+    return utcnow() + timedelta(seconds=rt.config.upload_ttl_seconds)
+
+
+def create(
+    rt: Runtime, user_id: int, length_header: str | None, metadata_header: str | None
+) -> Upload:
+    """Validate everything before any byte moves, then create the empty staged file."""
+    try:
+        length = parse_non_negative("Upload-Length", length_header)
+        metadata = parse_upload_metadata(metadata_header)
+    except HeaderError as exc:
+        raise header_problem(exc) from None
+    if length > rt.config.max_upload_bytes:
+        raise too_large(
+            f"The file is {length} bytes; this server accepts at most "
+            f"{rt.config.max_upload_bytes} bytes per file."
+        )
+    try:
+        filename = normalize_name(metadata.filename)
+    except InvalidName as exc:
+        raise invalid_name(exc) from None
+    get_folder(user_id, metadata.parent)
+    upload = Upload(
+        uid=secrets.token_hex(16),
+        user_id=user_id,
+        length=length,
+        offset=0,
+        metadata_header=metadata_header or "",
+        filename=filename,
+        parent_id=metadata.parent,
+        mtime=metadata.mtime,
+        sha256=metadata.sha256,
+        expires=_expires(rt),
+    )
+    rt.staging.create(upload.uid)
+    db.session.add(upload)
+    db.session.commit()
+    if length == 0:
+        with _writer_lock(upload):
+            _complete(rt, upload)
+    return upload
+
+
+def get_active(user_id: int, uid: str) -> Upload:
+    upload = db.session.scalar(sa.select(Upload).where(Upload.uid == uid))
+    if upload is None or upload.user_id != user_id:
+        raise _upload_not_found()
+    if upload.expires <= utcnow():
+        raise Problem(
+            410,
+            "upload_expired",
+            "Upload expired",
+            "This upload sat idle too long and expired. Start the upload again.",
+        )
+    return upload
+
+
+def _offset_mismatch(expected: int, given: int) -> Problem:
+    return Problem(
+        409,
+        "offset_mismatch",
+        "Offset mismatch",
+        f"The server holds {expected} bytes of this upload, not {given}. "
+        "Ask with HEAD and continue from there.",
+    )
+
+
+@contextlib.contextmanager
+def _writer_lock(upload: Upload) -> Iterator[str]:
+    """Take the upload's lock with a conditional UPDATE (one writer per upload across every
+    thread and process); 423 when another writer holds it. Released in all cases."""
+    token = secrets.token_hex(16)
+    now = utcnow()
+    taken = db.session.execute(
+        sa.update(Upload)
+        .where(
+            Upload.id == upload.id,
+            sa.or_(Upload.lock_token.is_(None), Upload.locked_at < now - LOCK_STALE),
+        )
+        .values(lock_token=token, locked_at=now)
+    )
+    db.session.commit()
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise Problem(
+            423,
+            "upload_locked",
+            "Upload busy",
+            "Another request is writing to this upload. Wait for it to finish, then retry.",
+        )
+    try:
+        yield token
+    finally:
+        db.session.rollback()
+        db.session.execute(
+            sa.update(Upload)
+            .where(Upload.id == upload.id, Upload.lock_token == token)
+            .values(lock_token=None, locked_at=None)
+        )
+        db.session.commit()
+
+
+def _heartbeat(upload_id: int, token: str) -> None:
+    db.session.execute(
+        sa.update(Upload)
+        .where(Upload.id == upload_id, Upload.lock_token == token)
+        .values(locked_at=utcnow())
+    )
+    db.session.commit()
+
+
+def append(
+    rt: Runtime,
+    user_id: int,
+    uid: str,
+    offset_header: str | None,
+    checksum_header: str | None,
+    body: BinaryIO,
+) -> Upload:
+    """Write one PATCH body at the given offset (fsynced before the new offset is saved)."""
+    try:
+        offset = parse_non_negative("Upload-Offset", offset_header)
+        checksum = parse_checksum(checksum_header)
+    except HeaderError as exc:
+        raise header_problem(exc) from None
+    upload = get_active(user_id, uid)
+    if upload.file_id is not None and offset == upload.length:
+        return upload  # a retried final PATCH: the upload already produced its file
+    if offset != upload.offset:
+        raise _offset_mismatch(upload.offset, offset)
+    with _writer_lock(upload) as token:
+        db.session.refresh(upload)
+        if offset != upload.offset or upload.file_id is not None:
+            raise _offset_mismatch(upload.offset, offset)
+        digest = hashlib.new(checksum.algorithm) if checksum else None
+        received = 0
+        remaining = upload.length - upload.offset
+        beat = time.monotonic()
+        with rt.staging.open_write(upload.uid, offset) as handle:
+            while chunk := body.read(BODY_CHUNK):
+                if received + len(chunk) > remaining:
+                    rt.staging.sync(handle, offset)
+                    raise too_large(
+                        f"This upload has room for {remaining} more bytes; the request "
+                        "carries more. Send only the rest of the file."
+                    )
+                handle.write(chunk)
+                received += len(chunk)
+                if digest:
+                    digest.update(chunk)
+                if time.monotonic() - beat > LOCK_HEARTBEAT_SECONDS:
+                    _heartbeat(upload.id, token)
+                    beat = time.monotonic()
+            if checksum and digest and digest.digest() != checksum.digest:
+                rt.staging.sync(handle, offset)
+                raise Problem(
+                    460,
+                    "checksum_mismatch",
+                    "Checksum mismatch",
+                    f"The chunk's {checksum.algorithm} does not match Upload-Checksum; it was "
+                    "discarded. Send the chunk again.",
+                )
+            rt.staging.sync(handle, offset + received)
+        _advance(rt, upload, received)
+        if upload.offset == upload.length:
+            _complete(rt, upload)
+    return upload
+
+
+def _advance(rt: Runtime, upload: Upload, received: int) -> None:
+    upload.offset += received
+    upload.expires = _expires(rt)
+    db.session.commit()
+
+
+def _discard(rt: Runtime, upload: Upload) -> None:
+    db.session.delete(upload)
+    db.session.commit()
+    rt.staging.remove(upload.uid)
+
+
+def _complete(rt: Runtime, upload: Upload) -> None:
+    """All bytes are staged: verify, then publish the file row (state `processing`)."""
+    sha256 = rt.staging.sha256(upload.uid)
+    if upload.sha256 and sha256 != upload.sha256:
+        _discard(rt, upload)
+        raise Problem(
+            422,
+            "sha256_mismatch",
+            "Content does not match its SHA-256",
+            "The received file does not match the sha256 given at creation; nothing was "
+            "saved. Upload the file again.",
+        )
+    skip: set[str] = set()
+    for _ in range(_PUBLISH_ATTEMPTS):
+        if upload.parent_id is not None and (
+            db.session.scalar(sa.select(Item.id).where(Item.id == upload.parent_id)) is None
+        ):
+            _discard(rt, upload)
+            raise folder_not_found()
+        name = _free_name(upload, skip)
+        item = Item(
+            user_id=upload.user_id,
+            kind=FILE,
+            size=upload.length,
+            sha256=sha256,
+            mtime=upload.mtime,
+            state=PROCESSING,
+            staging_key=upload.uid,
+            attempts=0,
+        )
+        item.place(upload.parent_id, name)
+        db.session.add(item)
+        try:
+            db.session.flush()
+            upload.file_id = item.id
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            skip.add(name)
+            continue
+        rt.work_ready.set()
+        return
+    raise Problem(
+        409, "name_taken", "Name already taken", "No free name was found. Rename the file."
+    )
+
+
+def _free_name(upload: Upload, skip: set[str]) -> str:
+    """The upload's name, or the first free 'name (n).ext' in its folder."""
+    stem = split_extension(upload.filename)[0]
+    taken = set(
+        db.session.scalars(
+            sa.select(Item.name).where(
+                Item.user_id == upload.user_id,
+                Item.parent_key == (upload.parent_id or 0),
+                Item.name.startswith(stem, autoescape=True),
+            )
+        )
+    )
+    taken |= skip
+    number = 0
+    while numbered_name(upload.filename, number) in taken:
+        number += 1
+    return numbered_name(upload.filename, number)
+
+
+def terminate(rt: Runtime, user_id: int, uid: str) -> None:
+    upload = get_active(user_id, uid)
+    with _writer_lock(upload):
+        db.session.refresh(upload)
+        if upload.file_id is None:
+            rt.staging.remove(upload.uid)
+        db.session.delete(upload)
+        db.session.commit()
+
+
+def sweep_expired(rt: Runtime) -> int:
+    """Remove expired sessions nobody is writing to, with their staged bytes. Staged bytes
+    of a completed upload belong to its file and stay."""
+    removed = 0
+    uids = db.session.scalars(sa.select(Upload.uid).where(Upload.expires <= utcnow()))
+    for uid in list(uids):
+        upload = db.session.scalar(sa.select(Upload).where(Upload.uid == uid))
+        if upload is None:
+            continue
+        try:
+            with _writer_lock(upload):
+                db.session.refresh(upload)
+                if upload.file_id is None:
+                    rt.staging.remove(upload.uid)
+                db.session.delete(upload)
+                db.session.commit()
+                removed += 1
+        except Problem:
+            continue  # a writer is active; the upload is not idle after all
+    return removed

@@ -1,0 +1,1 @@
+"""Local storage of upload bytes until the compressor holds them."""

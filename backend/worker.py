@@ -1,0 +1,167 @@
+"""Background worker: one thread per process that hands staged files to the compressor
+and deletes blobs nobody references. Doing both in one thread keeps them in order, so a
+blob DELETE can never overtake a later PUT of the same content."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask
+
+from backend.backoff import Backoff
+from backend.compressor_client import CompressorRejected, CompressorUnavailable
+from backend.extensions import db
+from backend.models import FILE, PROCESSING, STORED, BlobDeletion, Item, utcnow
+from backend.runtime import EXTENSION_KEY, Runtime
+from backend.services.files import queue_blob_deletions
+from backend.services.uploads import sweep_expired
+
+log = logging.getLogger(__name__)
+SWEEP_INTERVAL_SECONDS = 60.0
+
+
+class Worker:
+    def __init__(
+        self,
+        app: Flask,
+        outage_backoff: Backoff | None = None,
+        item_backoff: Backoff | None = None,
+    ) -> None:
+        self.app = app
+        self.rt: Runtime = app.extensions[EXTENSION_KEY]
+        self.outage_backoff = outage_backoff or Backoff(base=0.5, cap=60.0)
+        self.item_backoff = item_backoff or Backoff(base=10.0, cap=3600.0)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._outages = 0
+        self._next_sweep = 0.0
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="trove-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self.rt.work_ready.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        log.info("worker started")
+        while not self._stop.is_set():
+            self.rt.work_ready.clear()
+            try:
+                with self.app.app_context():
+                    busy = self.run_once()
+            except CompressorUnavailable as exc:
+                delay = self.outage_backoff.delay(self._outages, exc.retry_after)
+                self._outages += 1
+                log.warning("%s; retrying in %.1f s", exc, delay)
+                self._stop.wait(delay)
+                continue
+            except Exception:
+                log.exception("worker step failed")
+                self._stop.wait(self.rt.config.worker_poll_seconds)
+                continue
+            self._outages = 0
+            if not busy:
+                self.rt.work_ready.wait(self.rt.config.worker_poll_seconds)
+        log.info("worker stopped")
+
+    def run_once(self) -> bool:
+        """Do one unit of work; False when there was nothing to do.
+        Raises CompressorUnavailable when the compressor should be retried later."""
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
+            if removed := sweep_expired(self.rt):
+                log.info("removed %d expired uploads", removed)
+        try:
+            job = db.session.scalar(sa.select(BlobDeletion).order_by(BlobDeletion.id).limit(1))
+            if job is not None:
+                self._delete_blob(job.sha256)
+                return True
+            item = db.session.scalar(
+                sa.select(Item)
+                .where(
+                    Item.kind == FILE,
+                    Item.state == PROCESSING,
+                    sa.or_(Item.retry_at.is_(None), Item.retry_at <= utcnow()),
+                )
+                .order_by(Item.id)
+                .limit(1)
+            )
+            if item is not None:
+                self._store(item)
+                return True
+            return False
+        finally:
+            db.session.rollback()
+
+    def _delete_blob(self, sha256: str) -> None:
+        referenced = db.session.scalar(sa.select(Item.id).where(Item.sha256 == sha256).limit(1))
+        if referenced is None:
+            try:
+                self.rt.compressor.delete_blob(sha256)
+                log.info("deleted blob %s", sha256)
+            except CompressorRejected as exc:
+                log.error("compressor refused to delete blob %s: %s", sha256, exc)
+        db.session.execute(sa.delete(BlobDeletion).where(BlobDeletion.sha256 == sha256))
+        db.session.commit()
+
+    def _store(self, item: Item) -> None:
+        item_id, sha256, size, key = item.id, item.sha256, item.size, item.staging_key
+        if sha256 is None or key is None:
+            self._postpone(item, "it has no staged content recorded")
+            return
+        try:
+            with self.rt.staging.open_read(key) as body:
+                blob = self.rt.compressor.put_blob(sha256, body, size)
+        except FileNotFoundError:
+            self._postpone(item, "its staged file is missing")
+            return
+        except CompressorRejected as exc:
+            self._postpone(item, f"the compressor refused it ({exc})")
+            return
+        if (blob.sha256, blob.size) != (sha256, size):
+            self._postpone(item, f"the compressor reported {blob.sha256}/{blob.size}")
+            return
+        updated = db.session.execute(
+            sa.update(Item)
+            .where(Item.id == item_id, Item.state == PROCESSING)
+            .values(
+                state=STORED,
+                stored_size=blob.stored_size,
+                codec=blob.codec,
+                staging_key=None,
+                attempts=0,
+                retry_at=None,
+            )
+        )
+        if updated.rowcount == 0:  # type: ignore[attr-defined]
+            # Deleted while it was being sent: the blob may now be unreferenced.
+            queue_blob_deletions([sha256])
+            db.session.commit()
+            return
+        db.session.commit()
+        self.rt.staging.remove(key)
+        log.info(
+            "stored file %d (%s): %d -> %d bytes with %s",
+            item_id,
+            sha256,
+            size,
+            blob.stored_size,
+            blob.codec,
+        )
+
+    def _postpone(self, item: Item, reason: str) -> None:
+        delay = self.item_backoff.delay(item.attempts)
+        log.error("cannot store file %d because %s; retrying in %.0f s", item.id, reason, delay)
+        item.attempts += 1
+        item.retry_at = utcnow() + timedelta(seconds=delay)
+        db.session.commit()

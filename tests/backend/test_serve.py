@@ -1,0 +1,46 @@
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from tests.support.net import free_port, wait_http_ok
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_serves_migrates_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TROVE_", "COMPRESSOR_"))}
+    env |= {
+        "TROVE_DATA_DIR": str(tmp_path / "data"),
+        "TROVE_PORT": str(port),
+        "TROVE_COMPRESSOR_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    log_path = tmp_path / "backend.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "backend"],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_http_ok(f"http://127.0.0.1:{port}/healthz", 30, lambda: process.poll() is None)
+        unknown = requests.get(f"http://127.0.0.1:{port}/api/v1/files", timeout=5)
+        assert unknown.status_code == 401
+        assert unknown.headers["Content-Type"] == "application/problem+json"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    log_text = log_path.read_text()
+    assert f"listening on 127.0.0.1:{port}" in log_text
+    assert "worker started" in log_text
+    assert "worker stopped" in log_text
+    assert (tmp_path / "data" / "trove.db").exists()

@@ -1,0 +1,115 @@
+"""tus upload sessions over time: expiry, the single-writer lock and its heartbeat."""
+
+import io
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from backend.extensions import db
+from backend.models import Upload
+from backend.services.uploads import sweep_expired
+from tests.backend.conftest import tus
+from tests.backend.test_uploads_api import create, patch, staged_files
+
+OFFSET = {"Content-Type": "application/offset+octet-stream"}
+
+
+def test_expiry_slides_with_activity_and_expired_uploads_are_gone(
+    client: FlaskClient, alice: dict[str, str], app: Flask
+) -> None:
+    location = create(client, alice, 10).headers["Location"]
+    uid = location.rsplit("/", 1)[1]
+
+    def set_expiry(moment: datetime) -> None:
+        with app.app_context():
+            db.session.execute(sa.update(Upload).where(Upload.uid == uid).values(expires=moment))
+            db.session.commit()
+
+    set_expiry(datetime.now(UTC) + timedelta(minutes=1))
+    response = patch(client, alice, location, 0, b"abc")
+    slid = parsedate_to_datetime(response.headers["Upload-Expires"])
+    assert slid - datetime.now(UTC) > timedelta(hours=23)
+    set_expiry(datetime.now(UTC) - timedelta(seconds=1))
+    assert client.head(location, headers=tus(alice)).status_code == 410
+    expired = patch(client, alice, location, 3, b"def")
+    assert (expired.status_code, expired.json["code"]) == (410, "upload_expired")
+
+    with app.app_context():
+        assert sweep_expired(app.extensions["trove"]) == 1
+    assert staged_files(app) == []
+    assert client.head(location, headers=tus(alice)).status_code == 404
+
+
+def test_a_second_writer_is_locked_out(
+    client: FlaskClient, alice: dict[str, str], app: Flask
+) -> None:
+    location = create(client, alice, 10).headers["Location"]
+    uid = location.rsplit("/", 1)[1]
+    with app.app_context():
+        db.session.execute(
+            sa.update(Upload)
+            .where(Upload.uid == uid)
+            .values(lock_token="other-writer", locked_at=datetime.now(UTC))
+        )
+        db.session.commit()
+    response = patch(client, alice, location, 0, b"abc")
+    assert (response.status_code, response.json["code"]) == (423, "upload_locked")
+    assert client.delete(location, headers=tus(alice)).status_code == 423
+    with app.app_context():  # a writer that died long ago no longer blocks anyone
+        db.session.execute(
+            sa.update(Upload)
+            .where(Upload.uid == uid)
+            .values(locked_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+        db.session.commit()
+    assert patch(client, alice, location, 0, b"abc").status_code == 204
+    with app.app_context():
+        upload = db.session.scalar(sa.select(Upload).where(Upload.uid == uid))
+        assert upload is not None
+        assert upload.lock_token is None
+
+
+def test_a_long_write_keeps_its_lock_fresh(
+    client: FlaskClient, alice: dict[str, str], app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backend.services import uploads
+
+    monkeypatch.setattr(uploads, "LOCK_HEARTBEAT_SECONDS", 0.0)
+    chunk = uploads.BODY_CHUNK
+    location = create(client, alice, 3 * chunk).headers["Location"]
+    uid = location.rsplit("/", 1)[1]
+    with app.app_context():
+        engine = db.engine
+    seen: list[datetime] = []
+
+    def observe() -> None:
+        with engine.connect() as connection:
+            seen.append(
+                connection.execute(
+                    sa.select(Upload.locked_at).where(Upload.uid == uid)
+                ).scalar_one()
+            )
+        time.sleep(0.01)
+
+    class SlowBody(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            observe()
+            return super().read(size)
+
+        def readinto(self, buffer: Any) -> int:
+            observe()
+            return super().readinto(buffer)
+
+    response = client.patch(
+        location,
+        input_stream=SlowBody(b"z" * 3 * chunk),
+        headers=tus(alice, **OFFSET, **{"Upload-Offset": "0", "Content-Length": str(3 * chunk)}),
+    )
+    assert response.status_code == 204
+    assert len(set(seen)) >= 3  # the lock's timestamp moved while the body streamed in

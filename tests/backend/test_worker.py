@@ -1,0 +1,172 @@
+"""The worker against the real compressor process (fixtures from tests/conftest.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+
+from backend.app import create_app
+from backend.backoff import Backoff
+from backend.config import Config
+from backend.extensions import db
+from backend.worker import Worker
+from tests.backend.conftest import upload_file
+from tests.support.services import Compressor
+
+TEXT = b"All work and no play makes Jack a dull boy.\n" * 5000
+
+
+@pytest.fixture
+def config(tmp_path: Path, compressor_service: Compressor) -> Config:
+    return Config.for_data_dir(
+        tmp_path / "data",
+        compressor_url=compressor_service.url,
+        compressor_data_dir=compressor_service.data_dir,
+        worker_poll_seconds=0.2,
+    )
+
+
+@pytest.fixture
+def start_worker(app: Flask) -> Iterator[Callable[[], Worker]]:
+    workers: list[Worker] = []
+
+    def start() -> Worker:
+        worker = Worker(app, outage_backoff=Backoff(base=0.05, cap=0.3))
+        worker.start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def item(client: FlaskClient, auth: dict[str, str], file_id: int) -> dict[str, Any]:
+    body: dict[str, Any] = client.get(f"/api/v1/files/{file_id}", headers=auth).json
+    return body
+
+
+def blob_status(compressor: Compressor, sha256: str) -> int:
+    return requests.head(
+        f"{compressor.url}/v1/blobs/{sha256}", headers=compressor.auth(), timeout=10
+    ).status_code
+
+
+def test_stored_files_stream_from_the_compressor(
+    app: Flask,
+    client: FlaskClient,
+    alice: dict[str, str],
+    start_worker: Callable[[], Worker],
+) -> None:
+    file_id = upload_file(client, alice, TEXT, "jack.txt")
+    start_worker()
+    wait_for(lambda: item(client, alice, file_id)["state"] == "stored")
+    stored = item(client, alice, file_id)
+    assert stored["codec"]
+    assert 0 < stored["stored_size"] < len(TEXT)
+    assert list(app.extensions["trove"].staging.root.iterdir()) == []
+
+    url = f"/api/v1/files/{file_id}/content"
+    whole = client.get(url, headers=alice)
+    assert (whole.status_code, whole.data) == (200, TEXT)
+    assert whole.headers["Content-Length"] == str(len(TEXT))
+    part = client.get(url, headers={**alice, "Range": "bytes=100-199"})
+    assert (part.status_code, part.data) == (206, TEXT[100:200])
+    assert part.headers["Content-Range"] == f"bytes 100-199/{len(TEXT)}"
+    tail = client.get(url, headers={**alice, "Range": "bytes=-10"})
+    assert tail.data == TEXT[-10:]
+
+    usage = client.get("/api/v1/usage", headers=alice).json
+    assert usage["stored_bytes"] == stored["stored_size"]
+    assert usage["saved_bytes"] == len(TEXT) - stored["stored_size"]
+    assert usage["processing"] == 0
+    assert client.get("/readyz").json["checks"]["compressor"] == "ok"
+
+
+def test_same_content_shares_one_blob_until_its_last_file_is_deleted(
+    client: FlaskClient,
+    alice: dict[str, str],
+    compressor_service: Compressor,
+    start_worker: Callable[[], Worker],
+) -> None:
+    start_worker()
+    first = upload_file(client, alice, TEXT, "a.txt")
+    second = upload_file(client, alice, TEXT, "b.txt")
+    wait_for(lambda: all(item(client, alice, i)["state"] == "stored" for i in (first, second)))
+    sha = item(client, alice, first)["sha256"]
+    stats = requests.get(
+        f"{compressor_service.url}/v1/stats", headers=compressor_service.auth(), timeout=10
+    ).json()
+    assert stats["blobs"] == 1
+
+    assert client.delete(f"/api/v1/files/{first}", headers=alice).status_code == 204
+    time.sleep(1.0)  # give the worker time to (wrongly) delete the shared blob
+    assert blob_status(compressor_service, sha) == 200
+    assert client.get(f"/api/v1/files/{second}/content", headers=alice).data == TEXT
+
+    assert client.delete(f"/api/v1/files/{second}", headers=alice).status_code == 204
+    wait_for(lambda: blob_status(compressor_service, sha) == 404)
+
+
+def test_waits_for_an_absent_compressor_then_catches_up(
+    client: FlaskClient,
+    alice: dict[str, str],
+    compressor_service: Compressor,
+    start_worker: Callable[[], Worker],
+) -> None:
+    compressor_service.stop()
+    file_id = upload_file(client, alice, TEXT, "later.txt")
+    start_worker()
+    time.sleep(1.0)
+    assert item(client, alice, file_id)["state"] == "processing"
+    assert client.get(f"/api/v1/files/{file_id}/content", headers=alice).data == TEXT
+    compressor_service.start()
+    wait_for(lambda: item(client, alice, file_id)["state"] == "stored")
+    assert client.get(f"/api/v1/files/{file_id}/content", headers=alice).data == TEXT
+
+
+def test_a_restarted_backend_resumes_files_left_processing(
+    config: Config, client: FlaskClient, alice: dict[str, str]
+) -> None:
+    ids = [upload_file(client, alice, TEXT + bytes([n]), f"{n}.txt") for n in range(3)]
+    restarted = create_app(config)  # a new process over the same data directory
+    worker = Worker(restarted)
+    worker.start()
+    try:
+        wait_for(lambda: all(item(client, alice, i)["state"] == "stored" for i in ids))
+    finally:
+        worker.stop()
+        with restarted.app_context():
+            db.engine.dispose()
+
+
+def test_stored_download_while_the_compressor_is_away(
+    client: FlaskClient,
+    alice: dict[str, str],
+    compressor_service: Compressor,
+    start_worker: Callable[[], Worker],
+) -> None:
+    file_id = upload_file(client, alice, TEXT)
+    start_worker()
+    wait_for(lambda: item(client, alice, file_id)["state"] == "stored")
+    compressor_service.stop()
+    response = client.get(f"/api/v1/files/{file_id}/content", headers=alice)
+    assert response.status_code == 503
+    assert response.json["code"] == "compressor_unavailable"
+    assert response.headers["Retry-After"]
