@@ -1,0 +1,61 @@
+"""The upload queue survives closing and reopening its database."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop_app.store import QueueStore, TransferRecord
+
+
+def test_transfers_persist_across_reopen(tmp_path):
+    path = tmp_path / "data" / "queue.sqlite3"
+    store = QueueStore(path)
+    first = TransferRecord("alice@http://a", "/photos/a.jpg", 7, size=10, mtime_ns=123)
+    second = TransferRecord("alice@http://a", "/photos/b.jpg", None, size=20, mtime_ns=456)
+    other = TransferRecord("bob@http://a", "/bob.txt", None)
+    for record in (first, second, other):
+        store.add(record)
+    store.update(
+        first.id,
+        sha256="ab" * 32,
+        upload_url="http://a/api/v1/uploads/xyz",
+        state="uploading",
+        bytes_done=8,
+    )
+    store.close()
+
+    reopened = QueueStore(path)
+    loaded = reopened.load("alice@http://a")
+    assert [r.path for r in loaded] == ["/photos/a.jpg", "/photos/b.jpg"]
+    a = loaded[0]
+    assert (a.id, a.parent_id, a.size, a.mtime_ns) == (first.id, 7, 10, 123)
+    assert (a.sha256, a.upload_url, a.state, a.bytes_done) == (
+        "ab" * 32,
+        "http://a/api/v1/uploads/xyz",
+        "uploading",
+        8,
+    )
+    assert loaded[1].parent_id is None and loaded[1].sha256 is None
+    assert loaded[1].retryable is True
+    assert [r.path for r in reopened.load("bob@http://a")] == ["/bob.txt"]
+
+    reopened.delete([first.id])
+    assert reopened.get(first.id) is None
+    assert reopened.get(second.id) is not None
+    reopened.close()
+
+
+def test_unknown_fields_are_refused(tmp_path):
+    store = QueueStore(tmp_path / "q.sqlite3")
+    record = TransferRecord("acct", "/x", None)
+    store.add(record)
+    with pytest.raises(ValueError):
+        store.update(record.id, colour="red")
+    store.close()
+
+
+def test_non_retryable_flag_round_trips(tmp_path):
+    store = QueueStore(tmp_path / "q.sqlite3")
+    store.add(TransferRecord("acct", "/x", None, state="failed", retryable=False))
+    assert store.load("acct")[0].retryable is False
+    store.close()
