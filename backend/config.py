@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_MAX_UPLOAD_BYTES = 1 << 40  # 1 TiB
+DEFAULT_MAX_REQUEST_BYTES = 4 << 30  # one PATCH body; clients send files in chunks
 
 
 class ConfigError(ValueError):
@@ -50,6 +51,8 @@ class Config:
     compressor_data_dir: Path | None = None
     compressor_token: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    staging_min_free_bytes: int = 0
     upload_ttl_seconds: int = 24 * 3600
     worker_poll_seconds: float = 5.0
     threads: int = 8
@@ -88,6 +91,8 @@ class Config:
             compressor_data_dir=Path(compressor_dir).resolve() if compressor_dir else None,
             compressor_token=(env.get("COMPRESSOR_TOKEN") or "").strip() or None,
             max_upload_bytes=_int(env, "TROVE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, 1),
+            max_request_bytes=_int(env, "TROVE_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES, 1),
+            staging_min_free_bytes=_int(env, "TROVE_STAGING_MIN_FREE_BYTES", 0),
             upload_ttl_seconds=_int(env, "TROVE_UPLOAD_TTL_SECONDS", 24 * 3600, 1),
             worker_poll_seconds=_float(env, "TROVE_WORKER_POLL_SECONDS", 5.0),
             threads=_int(env, "TROVE_THREADS", 8, 1),

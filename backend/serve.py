@@ -31,6 +31,26 @@ def _addresses(server: BaseWSGIServer | MultiSocketServer) -> list[tuple[str, in
     return [(str(server.effective_host), int(server.effective_port))]
 
 
+def waitress_settings(config: Config) -> dict[str, object]:
+    """Limits that keep the server's memory flat whatever the upload size.
+
+    waitress reads a whole request body before the app runs: up to `inbuf_overflow` bytes
+    in memory, the rest in a temporary file, so a body costs at most that much memory per
+    connection. Answers spill to disk past `outbuf_overflow` the same way."""
+    return {
+        "threads": config.threads,
+        "max_request_body_size": config.max_request_bytes,
+        "max_request_header_size": 64 * 1024,
+        "inbuf_overflow": 512 * 1024,
+        "outbuf_overflow": 1024 * 1024,
+        "recv_bytes": 256 * 1024,
+        "connection_limit": 100,
+        "channel_timeout": 300,
+        "cleanup_interval": 30,
+        "ident": "trove",
+    }
+
+
 def main() -> int:
     configure_logging()
     try:
@@ -46,11 +66,7 @@ def main() -> int:
         app,
         host=config.host,
         port=config.port,
-        threads=config.threads,
-        # Upload bodies may be as large as a whole file; waitress spools them to disk.
-        max_request_body_size=config.max_upload_bytes,
-        channel_timeout=300,
-        ident="trove",
+        **waitress_settings(config),
     )
 
     def _shutdown(signum: int, _frame: FrameType | None) -> None:
