@@ -9,6 +9,7 @@ from flask import current_app
 
 from backend.compressor_client import CompressorClient
 from backend.config import Config
+from backend.storage.hash_states import HashStates
 from backend.storage.staging import Staging
 
 EXTENSION_KEY = "trove"
@@ -20,6 +21,7 @@ class Runtime:
     staging: Staging
     compressor: CompressorClient
     work_ready: threading.Event = field(default_factory=threading.Event)
+    hashes: HashStates = field(default_factory=HashStates)
 
 
 def runtime() -> Runtime:

@@ -17,7 +17,7 @@ from backend.compressor_client import CompressorRejected, CompressorUnavailable
 from backend.extensions import db
 from backend.models import FILE, PROCESSING, STORED, BlobDeletion, Item, utcnow
 from backend.runtime import EXTENSION_KEY, Runtime
-from backend.services.files import queue_blob_deletions
+from backend.services.files import queue_blob_deletions, remove_unreferenced_staging
 from backend.services.uploads import sweep_expired
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,12 @@ class Worker:
         if sha256 is None or key is None:
             self._postpone(item, "it has no staged content recorded")
             return
+        twin = db.session.scalar(
+            sa.select(Item).where(Item.sha256 == sha256, Item.state == STORED).limit(1)
+        )
+        if twin is not None:  # the compressor holds this content already (deduplicated)
+            self._mark_stored(item_id, key, sha256, size, twin.stored_size or 0, twin.codec)
+            return
         try:
             with self.rt.staging.open_read(key) as body:
                 blob = self.rt.compressor.put_blob(sha256, body, size)
@@ -131,13 +137,29 @@ class Worker:
         if (blob.sha256, blob.size) != (sha256, size):
             self._postpone(item, f"the compressor reported {blob.sha256}/{blob.size}")
             return
+        self._mark_stored(item_id, key, sha256, size, blob.stored_size, blob.codec)
+
+    def _mark_stored(
+        self,
+        item_id: int,
+        key: str,
+        sha256: str,
+        size: int,
+        stored_size: int,
+        codec: str | None,
+    ) -> None:
+        """Every file still staged under `key` (deduplicated copies share it) is stored
+        now; the staged file goes once no processing file needs it."""
         updated = db.session.execute(
             sa.update(Item)
-            .where(Item.id == item_id, Item.state == PROCESSING)
+            .where(
+                Item.state == PROCESSING,
+                sa.or_(Item.id == item_id, Item.staging_key == key),
+            )
             .values(
                 state=STORED,
-                stored_size=blob.stored_size,
-                codec=blob.codec,
+                stored_size=stored_size,
+                codec=codec,
                 staging_key=None,
                 attempts=0,
                 retry_at=None,
@@ -149,14 +171,14 @@ class Worker:
             db.session.commit()
             return
         db.session.commit()
-        self.rt.staging.remove(key)
+        remove_unreferenced_staging(self.rt.staging, [key])
         log.info(
             "stored file %d (%s): %d -> %d bytes with %s",
             item_id,
             sha256,
             size,
-            blob.stored_size,
-            blob.codec,
+            stored_size,
+            codec,
         )
 
     def _postpone(self, item: Item, reason: str) -> None:

@@ -23,8 +23,9 @@ bp = Blueprint("uploads", __name__, url_prefix="/api/v1/uploads")
 
 @bp.before_request
 def _check_version() -> None:
-    # Bodies here may be as large as a whole file; JSON routes keep the small app limit.
-    request.max_content_length = runtime().config.max_upload_bytes
+    # One PATCH body may be large (a chunk, or a whole file from a client that does not
+    # chunk); it is streamed to disk, never parsed. JSON routes keep the small app limit.
+    request.max_content_length = runtime().config.max_request_bytes
     if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != TUS_VERSION:
         raise Problem(
             412,
@@ -86,7 +87,7 @@ def create() -> Response:
     with_body = _has_body()
     if with_body:
         _require_offset_stream()
-    upload = uploads.create(
+    upload, deduplicated = uploads.create(
         rt,
         current_user().id,
         request.headers.get("Upload-Length"),
@@ -100,9 +101,12 @@ def create() -> Response:
             "0",
             request.headers.get("Upload-Checksum"),
             request.stream,
+            request.content_length,
         )
     headers = _progress_headers(upload)
     headers["Location"] = f"/api/v1/uploads/{upload.uid}"
+    if deduplicated:
+        headers["Trove-Deduplicated"] = "true"
     return Response(status=201, headers=headers)
 
 
@@ -133,6 +137,7 @@ def patch(uid: str) -> Response:
         request.headers.get("Upload-Offset"),
         request.headers.get("Upload-Checksum"),
         request.stream,
+        request.content_length,
     )
     return Response(status=204, headers=_progress_headers(upload))
 

@@ -215,6 +215,16 @@ def delete_item(user_id: int, item_id: int, staging: Staging) -> bool:
             db.session.execute(sa.delete(Item).where(Item.id.in_(batch)))
     queued = queue_blob_deletions(shas)
     db.session.commit()
-    for key in staged:
-        staging.remove(key)
+    remove_unreferenced_staging(staging, staged)
     return queued
+
+
+def remove_unreferenced_staging(staging: Staging, keys: Iterable[str]) -> None:
+    """Remove staged files no processing file reads any more (deduplicated copies of a
+    file still being processed share its staged file)."""
+    for key in set(keys):
+        still_used = db.session.scalar(
+            sa.select(Item.id).where(Item.staging_key == key, Item.state == PROCESSING).limit(1)
+        )
+        if still_used is None:
+            staging.remove(key)

@@ -7,19 +7,20 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
-from backend.models import FILE, PROCESSING, Item, Upload, utcnow
+from backend.models import FILE, PROCESSING, STORED, Item, Upload, utcnow
 from backend.names import InvalidName, normalize_name, numbered_name, split_extension
 from backend.problems import Problem
 from backend.runtime import Runtime
 from backend.services.folders import folder_not_found, get_folder, invalid_name
+from backend.storage.staging import StagingFull
 from backend.tus_headers import (
     HeaderError,
     parse_checksum,
@@ -30,8 +31,10 @@ from backend.tus_headers import (
 log = logging.getLogger(__name__)
 
 BODY_CHUNK = 1024 * 1024
-LOCK_STALE = timedelta(minutes=2)  # a writer that died keeps the lock this long at most
-LOCK_HEARTBEAT_SECONDS = 30.0
+# A writer that died (kill -9, power cut) keeps the lock this long at most; a live one
+# renews it every LOCK_HEARTBEAT_SECONDS while it writes or hashes.
+LOCK_STALE = timedelta(seconds=30)
+LOCK_HEARTBEAT_SECONDS = 5.0
 _PUBLISH_ATTEMPTS = 50
 
 
@@ -41,6 +44,23 @@ def header_problem(exc: HeaderError) -> Problem:
 
 def too_large(detail: str) -> Problem:
     return Problem(413, "upload_too_large", "Upload too large", detail)
+
+
+def storage_full() -> Problem:
+    return Problem(
+        507,
+        "insufficient_storage",
+        "Server storage full",
+        "The server has no room left to receive this upload. Nothing past the last "
+        "acknowledged chunk was kept; try again later, or ask the administrator to free space.",
+    )
+
+
+def _ensure_room(rt: Runtime, incoming: int) -> None:
+    """Refuse a body the staging disk cannot take (keeping the configured reserve free)."""
+    free = rt.staging.free_bytes()
+    if free <= 0 or free - incoming < rt.config.staging_min_free_bytes:
+        raise storage_full()
 
 
 def _upload_not_found() -> Problem:
@@ -58,8 +78,13 @@ def _expires(rt: Runtime) -> datetime:
 
 def create(
     rt: Runtime, user_id: int, length_header: str | None, metadata_header: str | None
-) -> Upload:
-    """Validate everything before any byte moves, then create the empty staged file."""
+) -> tuple[Upload, bool]:
+    """Validate everything before any byte moves, then create the empty staged file.
+
+    When the metadata names a SHA-256 and size the same user already stores, the file is
+    added at once from that content and no byte needs to be sent: the upload answers
+    complete (second value True). Only the user's own files are looked at, so a hash
+    alone never reveals or grants anyone else's content."""
     try:
         length = parse_non_negative("Upload-Length", length_header)
         metadata = parse_upload_metadata(metadata_header)
@@ -75,11 +100,12 @@ def create(
     except InvalidName as exc:
         raise invalid_name(exc) from None
     get_folder(user_id, metadata.parent)
+    source = _own_copy(user_id, metadata.sha256, length) if metadata.sha256 else None
     upload = Upload(
         uid=secrets.token_hex(16),
         user_id=user_id,
         length=length,
-        offset=0,
+        offset=length if source is not None else 0,
         metadata_header=metadata_header or "",
         filename=filename,
         parent_id=metadata.parent,
@@ -87,13 +113,45 @@ def create(
         sha256=metadata.sha256,
         expires=_expires(rt),
     )
-    rt.staging.create(upload.uid)
+    if source is not None:
+        db.session.add(upload)
+        db.session.commit()
+        with _writer_lock(upload):
+            _publish(rt, upload, source.sha256 or "", source)
+        return upload, True
+    _ensure_room(rt, 0)
+    try:
+        rt.staging.create(upload.uid)
+    except StagingFull:
+        raise storage_full() from None
     db.session.add(upload)
     db.session.commit()
+    rt.hashes.put(upload.uid, 0, hashlib.sha256())
     if length == 0:
         with _writer_lock(upload):
-            _complete(rt, upload)
-    return upload
+            _complete(rt, upload, hashlib.sha256().hexdigest())
+    return upload, False
+
+
+def _own_copy(user_id: int, sha256: str | None, length: int) -> Item | None:
+    """A file of this user with exactly this content whose bytes the server holds."""
+    if not sha256 or length == 0:
+        return None
+    return db.session.scalar(
+        sa.select(Item)
+        .where(
+            Item.user_id == user_id,
+            Item.kind == FILE,
+            Item.sha256 == sha256,
+            Item.size == length,
+            sa.or_(
+                Item.state == STORED,
+                sa.and_(Item.state == PROCESSING, Item.staging_key.is_not(None)),
+            ),
+        )
+        .order_by(sa.case((Item.state == STORED, 0), else_=1), Item.id)
+        .limit(1)
+    )
 
 
 def get_active(user_id: int, uid: str) -> Upload:
@@ -170,8 +228,12 @@ def append(
     offset_header: str | None,
     checksum_header: str | None,
     body: BinaryIO,
+    content_length: int | None = None,
 ) -> Upload:
-    """Write one PATCH body at the given offset (fsynced before the new offset is saved)."""
+    """Write one PATCH body at the given offset (fsynced before the new offset is saved).
+
+    The whole-file SHA-256 advances with every chunk, so the PATCH that completes the
+    upload verifies it without reading the staged file again."""
     try:
         offset = parse_non_negative("Upload-Offset", offset_header)
         checksum = parse_checksum(checksum_header)
@@ -182,43 +244,83 @@ def append(
         return upload  # a retried final PATCH: the upload already produced its file
     if offset != upload.offset:
         raise _offset_mismatch(upload.offset, offset)
+    remaining = upload.length - upload.offset
+    if content_length is not None and content_length > remaining:
+        raise _too_much(remaining)
+    _ensure_room(rt, content_length if content_length is not None else 0)
     with _writer_lock(upload) as token:
         db.session.refresh(upload)
         if offset != upload.offset or upload.file_id is not None:
             raise _offset_mismatch(upload.offset, offset)
-        digest = hashlib.new(checksum.algorithm) if checksum else None
-        received = 0
-        remaining = upload.length - upload.offset
-        beat = time.monotonic()
-        with rt.staging.open_write(upload.uid, offset) as handle:
-            while chunk := body.read(BODY_CHUNK):
-                if received + len(chunk) > remaining:
-                    rt.staging.sync(handle, offset)
-                    raise too_large(
-                        f"This upload has room for {remaining} more bytes; the request "
-                        "carries more. Send only the rest of the file."
-                    )
-                handle.write(chunk)
-                received += len(chunk)
-                if digest:
-                    digest.update(chunk)
-                if time.monotonic() - beat > LOCK_HEARTBEAT_SECONDS:
-                    _heartbeat(upload.id, token)
-                    beat = time.monotonic()
-            if checksum and digest and digest.digest() != checksum.digest:
-                rt.staging.sync(handle, offset)
-                raise Problem(
-                    460,
-                    "checksum_mismatch",
-                    "Checksum mismatch",
-                    f"The chunk's {checksum.algorithm} does not match Upload-Checksum; it was "
-                    "discarded. Send the chunk again.",
-                )
-            rt.staging.sync(handle, offset + received)
+        try:
+            received, whole = _write_body(rt, upload, token, offset, checksum, body)
+        except StagingFull:
+            raise storage_full() from None
         _advance(rt, upload, received)
+        rt.hashes.put(upload.uid, upload.offset, whole)
         if upload.offset == upload.length:
-            _complete(rt, upload)
+            _complete(rt, upload, whole.hexdigest())
     return upload
+
+
+def _too_much(remaining: int) -> Problem:
+    return too_large(
+        f"This upload has room for {remaining} more bytes; the request carries more. "
+        "Send only the rest of the file."
+    )
+
+
+def _write_body(
+    rt: Runtime,
+    upload: Upload,
+    token: str,
+    offset: int,
+    checksum: Any,
+    body: BinaryIO,
+) -> tuple[int, Any]:
+    """Stream the body into the staged file; returns the byte count and the running
+    whole-file hash. Nothing past `offset` survives a failure."""
+    tick = _heartbeat_ticker(upload.id, token)
+    whole = rt.hashes.get(upload.uid, offset)
+    if whole is None:  # a restarted (or another) process: hash what is staged so far
+        whole = rt.staging.hash_prefix(upload.uid, offset, tick)
+    digest = hashlib.new(checksum.algorithm) if checksum else None
+    received = 0
+    remaining = upload.length - offset
+    with rt.staging.open_write(upload.uid, offset) as handle:
+        while chunk := body.read(BODY_CHUNK):
+            if received + len(chunk) > remaining:
+                rt.staging.sync(handle, offset)
+                raise _too_much(remaining)
+            rt.staging.write_all(handle, chunk)
+            received += len(chunk)
+            whole.update(chunk)
+            if digest:
+                digest.update(chunk)
+            tick()
+        if checksum and digest and digest.digest() != checksum.digest:
+            rt.staging.sync(handle, offset)
+            raise Problem(
+                460,
+                "checksum_mismatch",
+                "Checksum mismatch",
+                f"The chunk's {checksum.algorithm} does not match Upload-Checksum; it was "
+                "discarded. Send the chunk again.",
+            )
+        rt.staging.sync(handle, offset + received)
+    return received, whole
+
+
+def _heartbeat_ticker(upload_id: int, token: str) -> Callable[[], None]:
+    beat = time.monotonic()
+
+    def tick() -> None:
+        nonlocal beat
+        if time.monotonic() - beat > LOCK_HEARTBEAT_SECONDS:
+            _heartbeat(upload_id, token)
+            beat = time.monotonic()
+
+    return tick
 
 
 def _advance(rt: Runtime, upload: Upload, received: int) -> None:
@@ -231,11 +333,13 @@ def _discard(rt: Runtime, upload: Upload) -> None:
     db.session.delete(upload)
     db.session.commit()
     rt.staging.remove(upload.uid)
+    rt.hashes.drop(upload.uid)
 
 
-def _complete(rt: Runtime, upload: Upload) -> None:
-    """All bytes are staged: verify, then publish the file row (state `processing`)."""
-    sha256 = rt.staging.sha256(upload.uid)
+def _complete(rt: Runtime, upload: Upload, sha256: str) -> None:
+    """All bytes are staged and `sha256` is their hash: verify, then publish the file row
+    (state `processing`)."""
+    rt.hashes.drop(upload.uid)
     if upload.sha256 and sha256 != upload.sha256:
         _discard(rt, upload)
         raise Problem(
@@ -245,12 +349,22 @@ def _complete(rt: Runtime, upload: Upload) -> None:
             "The received file does not match the sha256 given at creation; nothing was "
             "saved. Upload the file again.",
         )
+    _publish(rt, upload, sha256, None)
+
+
+def _publish(rt: Runtime, upload: Upload, sha256: str, source: Item | None) -> None:
+    """Create the upload's file row under a free name. Its content is the upload's staged
+    file, or, for `source`, the content that file already has (stored or staged)."""
     skip: set[str] = set()
     for _ in range(_PUBLISH_ATTEMPTS):
         if upload.parent_id is not None and (
             db.session.scalar(sa.select(Item.id).where(Item.id == upload.parent_id)) is None
         ):
-            _discard(rt, upload)
+            if source is None:
+                _discard(rt, upload)
+            else:
+                db.session.delete(upload)
+                db.session.commit()
             raise folder_not_found()
         name = _free_name(upload, skip)
         item = Item(
@@ -263,6 +377,11 @@ def _complete(rt: Runtime, upload: Upload) -> None:
             staging_key=upload.uid,
             attempts=0,
         )
+        if source is not None and source.state == STORED:
+            item.state, item.staging_key = STORED, None
+            item.stored_size, item.codec = source.stored_size, source.codec
+        elif source is not None:
+            item.staging_key = source.staging_key
         item.place(upload.parent_id, name)
         db.session.add(item)
         try:
@@ -305,6 +424,7 @@ def terminate(rt: Runtime, user_id: int, uid: str) -> None:
         db.session.refresh(upload)
         if upload.file_id is None:
             rt.staging.remove(upload.uid)
+        rt.hashes.drop(upload.uid)
         db.session.delete(upload)
         db.session.commit()
 
@@ -323,6 +443,7 @@ def sweep_expired(rt: Runtime) -> int:
                 db.session.refresh(upload)
                 if upload.file_id is None:
                     rt.staging.remove(upload.uid)
+                rt.hashes.drop(upload.uid)
                 db.session.delete(upload)
                 db.session.commit()
                 removed += 1

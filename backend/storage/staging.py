@@ -4,16 +4,23 @@ compressor has stored the content."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 READ_CHUNK = 1024 * 1024
 _KEY = re.compile(r"[0-9a-f]{32}")
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+class StagingFull(OSError):
+    """The staging file system has no room left for the bytes about to be written."""
 
 
 class Staging:
@@ -28,19 +35,48 @@ class Staging:
             raise ValueError(f"not a staging key: {key!r}")
         return self.root / key
 
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.root).free
+
     def create(self, key: str) -> None:
         """Create the empty staged file (and make its directory entry durable)."""
-        with open(self.path(key), "xb") as handle:
-            os.fsync(handle.fileno())
-        self._sync_dir()
+        try:
+            with open(self.path(key), "xb") as handle:
+                os.fsync(handle.fileno())
+            self._sync_dir()
+        except OSError as exc:
+            if exc.errno in NO_SPACE_ERRNOS:
+                self.remove(key)
+                raise StagingFull(exc.errno, exc.strerror) from exc
+            raise
 
     @contextlib.contextmanager
     def open_write(self, key: str, offset: int) -> Iterator[BinaryIO]:
-        """A handle positioned at `offset`; bytes past it (never acknowledged) are dropped."""
-        with open(self.path(key), "r+b") as handle:
+        """An unbuffered handle positioned at `offset`; bytes past it (never acknowledged)
+        are dropped. A full disk surfaces as StagingFull after the file is cut back to
+        `offset`, so the space the failed write took is freed at once."""
+        with open(self.path(key), "r+b", buffering=0) as handle:
             handle.truncate(offset)
             handle.seek(offset)
-            yield handle
+            try:
+                yield handle  # type: ignore[misc]
+            except OSError as exc:
+                if exc.errno not in NO_SPACE_ERRNOS:
+                    raise
+                with contextlib.suppress(OSError):
+                    handle.truncate(offset)
+                    os.fsync(handle.fileno())
+                raise StagingFull(exc.errno, exc.strerror) from exc
+
+    @staticmethod
+    def write_all(handle: BinaryIO, data: bytes | memoryview) -> None:
+        """Write every byte (an unbuffered write may take only part of them)."""
+        view = memoryview(data)
+        while view:
+            written = handle.write(view)
+            if not written:
+                raise OSError(errno.EIO, "the staged file accepted no bytes")
+            view = view[written:]
 
     @staticmethod
     def sync(handle: BinaryIO, length: int) -> None:
@@ -53,11 +89,30 @@ class Staging:
         return open(self.path(key), "rb")
 
     def sha256(self, key: str) -> str:
+        return self.hash_prefix(key, None).hexdigest()
+
+    def hash_prefix(
+        self, key: str, length: int | None, tick: Callable[[], None] | None = None
+    ) -> Any:
+        """A running SHA-256 over the first `length` staged bytes (None: all of them)."""
         digest = hashlib.sha256()
+        remaining = length
+        if remaining == 0:
+            return digest
         with self.open_read(key) as handle:
-            while chunk := handle.read(READ_CHUNK):
+            while remaining is None or remaining > 0:
+                size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                chunk = handle.read(size)
+                if not chunk:
+                    break
                 digest.update(chunk)
-        return digest.hexdigest()
+                if remaining is not None:
+                    remaining -= len(chunk)
+                if tick is not None:
+                    tick()
+        if remaining:
+            raise OSError(errno.EIO, f"staged file {key} is shorter than its committed offset")
+        return digest
 
     def remove(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
