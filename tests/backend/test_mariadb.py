@@ -96,3 +96,27 @@ def test_upload_list_download_usage_delete(
     assert client.delete(f"/api/v1/files/{folder['id']}", headers=auth).status_code == 204
     assert client.get(f"/api/v1/files/{first}", headers=auth).status_code == 404
     assert client.get("/api/v1/usage", headers=auth).json["files"] == 0
+
+
+def test_upload_names_are_kept_as_given_and_compared_after_nfc(
+    maria_alice: tuple[FlaskClient, dict[str, str]],
+) -> None:
+    import unicodedata
+
+    from tests.backend.conftest import metadata, tus
+
+    client, auth = maria_alice
+    emoji = "Ferien 🏖️ Straße 写真.jpg"
+    upload_file(client, auth, b"a", emoji)
+    decomposed = unicodedata.normalize("NFD", "Café.txt")
+    upload_file(client, auth, b"b", decomposed)
+    upload_file(client, auth, b"c", unicodedata.normalize("NFC", "Café.txt"))
+    names = sorted(i["name"] for i in client.get("/api/v1/files", headers=auth).json["items"])
+    assert names == sorted([emoji, "Café.txt", "Café (1).txt"])
+    too_long = "é" * 128 + ".txt"  # 260 bytes in UTF-8
+    for bad in (too_long, "a/b", "..", "tab\there"):
+        response = client.post(
+            "/api/v1/uploads/",
+            headers=tus(auth, **{"Upload-Length": "1", "Upload-Metadata": metadata(filename=bad)}),
+        )
+        assert (response.status_code, response.json["code"]) == (400, "invalid_name"), bad
