@@ -20,6 +20,7 @@ from desktop_app.folders import RemoteFolders, plan_tree
 from desktop_app.hashing import Fingerprint, sha256_file
 from desktop_app.retry import RetryPolicy
 from desktop_app.store import QueueStore, TransferRecord
+from desktop_app.throttle import RateLimiter
 from desktop_app.transfers import (
     ACTIVE,
     FINISHED,
@@ -32,6 +33,11 @@ from desktop_app.transfers import (
 from desktop_app.tus import DEFAULT_CHUNK_SIZE, TusClient, UploadAborted
 
 log = logging.getLogger(__name__)
+
+RESTARTED_NOTE = (
+    "The server no longer had the partial upload (it expired or was removed), so this "
+    "file started again from the beginning."
+)
 
 
 class UploadEngine:
@@ -53,11 +59,13 @@ class UploadEngine:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         policy: RetryPolicy | None = None,
         progress_interval: float = 0.1,
+        bandwidth_limit: float | None = None,
     ) -> None:
         self.api = api
         self.store = store
         self.account = account or api.base_url
-        self.tus = TusClient(api, chunk_size=chunk_size, policy=policy)
+        self.limiter = RateLimiter(bandwidth_limit)
+        self.tus = TusClient(api, chunk_size=chunk_size, policy=policy, limiter=self.limiter)
         self.progress_interval = progress_interval
         self._cond = threading.Condition(threading.RLock())
         self._transfers: dict[int, Transfer] = {}
@@ -227,6 +235,27 @@ class UploadEngine:
                 self._requeue(transfer)
             elif transfer.intent is TransferState.PAUSED:
                 transfer.intent = TransferState.QUEUED
+
+    def pause_all(self) -> None:
+        """Pause every transfer that is queued or running."""
+        with self._cond:
+            for transfer_id, transfer in list(self._transfers.items()):
+                if transfer.state in PENDING:
+                    self.pause(transfer_id)
+
+    def resume_all(self) -> None:
+        """Resume every paused transfer (and any that is still pausing)."""
+        with self._cond:
+            for transfer_id in list(self._transfers):
+                self.resume(transfer_id)
+
+    @property
+    def bandwidth_limit(self) -> float | None:
+        """Upload bytes per second across all transfers; None: as fast as possible."""
+        return self.limiter.rate
+
+    def set_bandwidth_limit(self, bytes_per_second: float | None) -> None:
+        self.limiter.set_rate(bytes_per_second)
 
     def retry(self, transfer_id: int) -> None:
         with self._cond:
@@ -400,6 +429,7 @@ class UploadEngine:
             on_url=lambda url: self._new_url(transfer, url),
             on_progress=lambda offset: self._progress(transfer, offset, confirmed=True),
             on_sending=lambda offset: self._progress(transfer, offset, confirmed=False),
+            on_restart=lambda _exc: self._restarted(transfer),
         )
         with self._cond:
             self._update(transfer, file_id=result.file_id, upload_url=None, bytes_done=record.size)
@@ -437,6 +467,11 @@ class UploadEngine:
         with self._cond:
             transfer.samples.clear()
             self._update(transfer, upload_url=url, bytes_done=0)
+
+    def _restarted(self, transfer: Transfer) -> None:
+        with self._cond:
+            self._update(transfer, note=RESTARTED_NOTE)
+            self._emit(transfer, force=True)
 
     def _locked_update(self, transfer: Transfer, **changes: object) -> None:
         with self._cond:

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from desktop_app.errors import ApiError, ServerUnreachable
 
 RETRYABLE_STATUSES = frozenset({408, 423, 425, 429, 500, 502, 503, 504})
+# Server errors that repeat however often the request is sent: not implemented, HTTP
+# version, and a full disk (507), which needs a person; the transfer fails with the
+# server's sentence and can be retried by hand.
+FINAL_SERVER_STATUSES = frozenset({501, 505, 507})
 
 
 class Action(enum.Enum):
@@ -32,6 +36,8 @@ def classify(exc: BaseException) -> Action:
         ):
             return Action.RESTART
         if exc.status in RETRYABLE_STATUSES:
+            return Action.RETRY
+        if exc.status >= 500 and exc.status not in FINAL_SERVER_STATUSES:
             return Action.RETRY
         # offset_mismatch: resynchronise with HEAD; checksum_mismatch: the chunk was
         # damaged on the way and discarded, send it again.

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS transfers (
@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS transfers (
     file_id     INTEGER,
     bytes_done  INTEGER NOT NULL DEFAULT 0,
     retryable   INTEGER NOT NULL DEFAULT 1,
-    created     REAL    NOT NULL
+    created     REAL    NOT NULL,
+    note        TEXT
 );
 CREATE INDEX IF NOT EXISTS transfers_account ON transfers (account, id);
 """
@@ -50,6 +51,7 @@ class TransferRecord:
     bytes_done: int = 0
     retryable: bool = True
     created: float = field(default_factory=time.time)
+    note: str | None = None  # something the user should know that is not an error
     id: int | None = None
 
 
@@ -69,7 +71,14 @@ class QueueStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._upgrade()
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _upgrade(self) -> None:
+        """Bring a queue written by an older version up to date, keeping its rows."""
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(transfers)")}
+        if "note" not in present:
+            self._db.execute("ALTER TABLE transfers ADD COLUMN note TEXT")
 
     def add(self, record: TransferRecord) -> int:
         values = [getattr(record, name) for name in _COLUMNS]

@@ -42,6 +42,14 @@ class TransferInfo:
     error: str | None
     file_id: int | None
     retryable: bool
+    note: str | None = None  # e.g. "started again": worth showing, not an error
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current speed while uploading, else None."""
+        if self.state is not TransferState.UPLOADING or self.speed <= 0:
+            return None
+        return max(0, self.size - self.bytes_done) / self.speed
 
     @property
     def name(self) -> str:
@@ -101,4 +109,5 @@ class Transfer:
             error=r.error,
             file_id=r.file_id,
             retryable=r.retryable,
+            note=r.note,
         )

@@ -19,6 +19,7 @@ from typing import BinaryIO
 from desktop_app.api import ApiClient
 from desktop_app.errors import ApiError, LocalFileError, TroveError, error_from_response
 from desktop_app.retry import Action, RetryPolicy, classify
+from desktop_app.throttle import RateLimiter
 
 TUS_VERSION = "1.0.0"
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
@@ -91,7 +92,9 @@ class ChunkBody:
         size: int,
         abort: threading.Event,
         on_read: Callable[[int], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
+        self._limiter = limiter
         self._stream = stream
         self._start = start
         self._remaining = size
@@ -110,7 +113,12 @@ class ChunkBody:
             raise UploadAborted
         if amount is None or amount < 0:
             amount = self._remaining
-        block = self._stream.read(min(amount, self._remaining, _READ_BLOCK))
+        amount = min(amount, self._remaining, _READ_BLOCK)
+        if self._limiter is not None:
+            self._limiter.consume(amount, self._abort.wait)
+            if self._abort.is_set():
+                raise UploadAborted
+        block = self._stream.read(amount)
         if not block:
             raise LocalFileError("The file got shorter while it was being uploaded.")
         self._remaining -= len(block)
@@ -134,10 +142,12 @@ class TusClient:
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         policy: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.api = api
         self.chunk_size = chunk_size
         self.policy = policy or RetryPolicy()
+        self.limiter = limiter
 
     # -- single exchanges ----------------------------------------------------------------
 
@@ -162,8 +172,13 @@ class TusClient:
 
     def offset(self, url: str) -> int:
         """``HEAD``: how many bytes the server holds for this upload."""
+        return self.status(url)[0]
+
+    def status(self, url: str) -> tuple[int, int | None]:
+        """``HEAD``: the server's offset, and the file id once the upload has produced
+        its file (so a lost answer to the final ``PATCH`` costs nothing)."""
         response = self._send("HEAD", url, {"Cache-Control": "no-store"})
-        return _header_int(response.headers, "Upload-Offset")
+        return _header_int(response.headers, "Upload-Offset"), _file_id(response)
 
     def patch(
         self,
@@ -176,7 +191,7 @@ class TusClient:
     ) -> tuple[int, int | None]:
         """``PATCH`` one chunk with its SHA-256; returns the new offset and any file id."""
         digest = hash_range(stream, start, size)
-        body = ChunkBody(stream, start, size, abort, on_sending)
+        body = ChunkBody(stream, start, size, abort, on_sending, self.limiter)
         response = self._send(
             "PATCH",
             url,
@@ -218,6 +233,7 @@ class TusClient:
         on_url: Callable[[str | None], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
         on_sending: Callable[[int], None] | None = None,
+        on_restart: Callable[[TroveError], None] | None = None,
         sleep: Callable[[float], bool] | None = None,
     ) -> UploadResult:
         """Send ``path`` completely, resuming ``url`` when given.
@@ -226,7 +242,8 @@ class TusClient:
         persist it; ``on_progress`` hears the server-confirmed offset and ``on_sending``
         the position of the bytes in flight (for display only). ``abort`` stops the
         transfer between reads with :class:`UploadAborted`. ``sleep(seconds)`` waits
-        between retries and returns True when it was interrupted.
+        between retries and returns True when it was interrupted. ``on_restart`` hears
+        that the server no longer knew the upload and it starts again from zero.
         """
         abort = abort or threading.Event()
         wait = sleep or abort.wait
@@ -245,10 +262,18 @@ class TusClient:
                             return created
                         offset = 0
                     else:
-                        offset = self.offset(url)
+                        offset, file_id = self.status(url)
+                        if file_id is not None:  # finished; only its answer went missing
+                            if on_progress:
+                                on_progress(length)
+                            return UploadResult(url, file_id)
                     if on_progress:
                         on_progress(offset)
                     file_id = None
+                    if offset >= length:
+                        # Every byte is there but no file yet (the server stopped while
+                        # finalising): an empty PATCH at the end finalises it.
+                        offset, file_id = self.patch(url, stream, length, 0, abort, on_sending)
                     for start, size in plan_chunks(offset, length, self.chunk_size):
                         if abort.is_set():
                             raise UploadAborted
@@ -275,6 +300,8 @@ class TusClient:
                         url = None
                         if on_url:
                             on_url(None)
+                        if on_restart:
+                            on_restart(exc)
                         continue
                     if action is not Action.RETRY or attempt >= self.policy.max_attempts:
                         raise

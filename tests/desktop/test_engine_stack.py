@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
+from desktop_app.engine import RESTARTED_NOTE
 from desktop_app.errors import ApiError
 from desktop_app.transfers import TransferState
 from desktop_app.tus import TusClient
@@ -194,10 +196,13 @@ def test_forgotten_upload_restarts_from_zero(stack, api, make_engine, tmp_path):
     TusClient(api).terminate(old_url)  # the server forgets it, as after expiry
 
     second = make_engine(chunk_size=CHUNK).start()
+    assert second.get(transfer_id).note is None
     second.resume(transfer_id)
     done = _wait_done(second)[str(big)]
     assert done.state is TransferState.DONE, done.error
     assert api.get_item(done.file_id).sha256 == sha256_of(big)
+    assert done.note == RESTARTED_NOTE  # the user is told it started again
+    assert second.store.get(transfer_id).note == RESTARTED_NOTE
 
 
 def test_cancel_drops_the_upload_on_the_server(stack, api, make_engine, tmp_path):
@@ -262,3 +267,77 @@ def test_a_file_changed_while_queued_is_hashed_again(stack, api, make_engine, tm
     assert done.state is TransferState.DONE
     item = api.get_item(done.file_id)
     assert (item.size, item.sha256) == (doc.stat().st_size, sha256_of(doc))
+
+
+def test_a_lost_answer_to_the_final_patch_still_yields_the_file_id(stack, api, tmp_path):
+    data_path = write_random(tmp_path / "whole.bin", 300_000)
+    data = data_path.read_bytes()
+    tus = TusClient(api, chunk_size=CHUNK)
+    created = tus.create(len(data), {"filename": "whole.bin"})
+    # Every byte arrives and the file is made, but the answer never reaches the client.
+    with open(data_path, "rb") as stream:
+        offset, file_id = tus.patch(created.url, stream, 0, len(data), threading.Event())
+    assert (offset, file_id is not None) == (len(data), True)
+
+    result = tus.upload(data_path, length=len(data), metadata={}, url=created.url)
+    assert result.file_id == file_id
+    assert [item.id for item in api.list_folder()] == [file_id]
+
+
+def test_bad_empty_and_emoji_names_do_not_block_the_queue(stack, api, make_engine, tmp_path):
+    bad = write_random(tmp_path / "bad\x01name.txt", 100)
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    emoji = write_random(tmp_path / "Ferien 🏖️ 写真.bin", 5000)
+    engine = make_engine().start()
+    for path in (bad, empty, emoji):
+        engine.add_file(path)
+    transfers = _wait_done(engine)
+    failed = transfers[str(bad)]
+    assert failed.state is TransferState.FAILED
+    assert "control characters" in (failed.error or "")
+    assert transfers[str(empty)].state is TransferState.DONE
+    assert transfers[str(emoji)].state is TransferState.DONE
+    names = {item.name: item for item in api.list_folder()}
+    assert set(names) == {"empty.txt", "Ferien 🏖️ 写真.bin"}
+    assert names["empty.txt"].size == 0
+    assert names["Ferien 🏖️ 写真.bin"].sha256 == sha256_of(emoji)
+
+
+def test_pause_all_and_resume_all(stack, api, make_engine, tmp_path):
+    files = [write_random(tmp_path / f"f{n}.bin", 2 * 1024 * 1024) for n in range(4)]
+    engine = make_engine(chunk_size=CHUNK, workers=2, bandwidth_limit=4 * 1024 * 1024)
+    recorder = Recorder()
+    engine.add_listener(recorder)
+    engine.start()
+    for path in files:
+        engine.add_file(path)
+    assert recorder.wait_for(lambda i: i.bytes_done > 0)
+    engine.pause_all()
+    assert engine.wait_idle(20)
+    states = {t.state for t in engine.transfers()}
+    assert states <= {TransferState.PAUSED, TransferState.DONE}
+    assert TransferState.PAUSED in states
+    engine.resume_all()
+    transfers = _wait_done(engine)
+    assert {t.state for t in transfers.values()} == {TransferState.DONE}
+    for path in files:
+        assert api.get_item(transfers[str(path)].file_id).sha256 == sha256_of(path)
+
+
+def test_bandwidth_limit_slows_uploads_down(stack, api, make_engine, tmp_path):
+    path = write_random(tmp_path / "slow.bin", 1024 * 1024)
+    engine = make_engine(chunk_size=CHUNK, bandwidth_limit=512 * 1024)
+    assert engine.bandwidth_limit == 512 * 1024
+    recorder = Recorder()
+    engine.add_listener(recorder)
+    began = time.monotonic()
+    engine.start()
+    engine.add_file(path)
+    done = _wait_done(engine)[str(path)]
+    assert done.state is TransferState.DONE
+    assert time.monotonic() - began >= 1.5  # 1 MiB at 512 KiB/s, minus one burst
+    etas = [e.eta for e in recorder.events if e.eta is not None]
+    assert etas and all(eta >= 0 for eta in etas)
+    engine.set_bandwidth_limit(None)
+    assert engine.bandwidth_limit is None

@@ -54,6 +54,10 @@ def test_connection_failures_are_retried():
         (401, "unauthorized", Action.FAIL),
         (413, "too_large", Action.FAIL),
         (422, "sha256_mismatch", Action.FAIL),
+        (520, "http_520", Action.RETRY),
+        (599, "http_599", Action.RETRY),
+        (501, "http_501", Action.FAIL),
+        (507, "insufficient_storage", Action.FAIL),
     ],
 )
 def test_http_errors_are_classified(status, code, action):

@@ -59,3 +59,30 @@ def test_non_retryable_flag_round_trips(tmp_path):
     store.add(TransferRecord("acct", "/x", None, state="failed", retryable=False))
     assert store.load("acct")[0].retryable is False
     store.close()
+
+
+def test_a_queue_from_the_first_version_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "queue.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE transfers (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, path TEXT NOT NULL,
+            parent_id INTEGER, size INTEGER NOT NULL DEFAULT 0,
+            mtime_ns INTEGER NOT NULL DEFAULT 0, sha256 TEXT, upload_url TEXT,
+            state TEXT NOT NULL, error TEXT, file_id INTEGER,
+            bytes_done INTEGER NOT NULL DEFAULT 0, retryable INTEGER NOT NULL DEFAULT 1,
+            created REAL NOT NULL);
+        INSERT INTO transfers (account, path, state, created) VALUES ('a', '/x', 'queued', 1);
+        PRAGMA user_version=1;
+        """
+    )
+    old.close()
+    store = QueueStore(path)
+    [record] = store.load("a")
+    assert (record.path, record.note) == ("/x", None)
+    store.update(record.id, note="started again")
+    assert store.get(record.id).note == "started again"
+    store.close()
