@@ -158,7 +158,10 @@ class Backend(Service):
 
 
 def make_backend(
-    data_dir: Path, compressor: Compressor, database_url: str | None = None
+    data_dir: Path,
+    compressor: Compressor,
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Backend:
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -171,6 +174,7 @@ def make_backend(
     }
     if database_url:
         env["TROVE_DATABASE_URL"] = database_url
+    env.update(extra_env or {})
     base_url = f"http://127.0.0.1:{port}"
     return Backend(
         name="backend",
@@ -247,10 +251,11 @@ def start_stack(
     compressor_database_url: str | None = None,
     username: str = "alice",
     password: str = "correct horse battery staple",
+    backend_env: dict[str, str] | None = None,
 ) -> Stack:
     """Start compressor and backend under ``root`` and sign ``username`` in."""
     compressor = make_compressor(root / "data" / "compressor", compressor_database_url)
-    backend = make_backend(root / "data", compressor, backend_database_url)
+    backend = make_backend(root / "data", compressor, backend_database_url, backend_env)
     stack = Stack(compressor, backend, username, password)
     try:
         stack.start()
