@@ -20,7 +20,7 @@ from desktop_app.transfers import TransferState
 from tests.support.corpus import CorpusFile
 from tests.support.services import Stack
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
 
 UPLOAD_TIMEOUT = 900.0
 STORE_TIMEOUT = 900.0
