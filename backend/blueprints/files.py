@@ -37,6 +37,7 @@ def list_files() -> Response:
         parent,
         files.DEFAULT_LIMIT if limit is None else limit,
         request.args.get("cursor"),
+        (request.args.get("q") or "").strip() or None,
     )
     return jsonify(items=[files.to_json(item) for item in page.items], next=page.next_cursor)
 

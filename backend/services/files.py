@@ -94,10 +94,26 @@ def _decode_cursor(cursor: str) -> tuple[int, str, int]:
     return rank, key, item_id
 
 
-def list_items(user_id: int, parent_id: int | None, limit: int, cursor: str | None) -> Page:
-    """Folders first, then files, each by case-insensitive name (keyset pagination)."""
+def list_items(
+    user_id: int,
+    parent_id: int | None,
+    limit: int,
+    cursor: str | None,
+    search: str | None = None,
+) -> Page:
+    """Folders first, then files, each by case-insensitive name (keyset pagination).
+
+    With `search`, the items whose name contains it (case-insensitive): in the whole
+    account, or only in `parent_id` when that is given.
+    """
     get_folder(user_id, parent_id)
-    query = sa.select(Item).where(Item.user_id == user_id, Item.parent_key == (parent_id or 0))
+    query = sa.select(Item).where(Item.user_id == user_id)
+    if search:
+        query = query.where(Item.sort_key.contains(search.casefold(), autoescape=True))
+        if parent_id is not None:
+            query = query.where(Item.parent_key == parent_id)
+    else:
+        query = query.where(Item.parent_key == (parent_id or 0))
     if cursor:
         rank, key, item_id = _decode_cursor(cursor)
         query = query.where(
