@@ -260,6 +260,24 @@ class ApiClient:
     def usage(self) -> Usage:
         return Usage.from_json(self._json("GET", "/api/v1/usage"))
 
+    def search(self, query: str, parent: int | None = None, *, limit: int = 1000) -> list[Item]:
+        """Items whose name contains ``query``: in the whole account, or in ``parent`` only."""
+        params: dict[str, Any] = {"q": query, "limit": limit}
+        if parent is not None:
+            params["parent"] = parent
+        data = self._json("GET", "/api/v1/files", params=params)
+        return [Item.from_json(raw) for raw in data.get("items", [])]
+
+    def thumbnail(self, file_id: int, size: int = 256) -> bytes | None:
+        """A JPEG or PNG picture of the file, or None when it has none."""
+        response = self.send("GET", f"/api/v1/files/{file_id}/thumbnail", params={"size": size})
+        if response.status_code >= 400:
+            error = error_from_response(response)
+            if error.code == "no_thumbnail":
+                return None
+            raise error
+        return response.content
+
     def download(
         self,
         file_id: int,
