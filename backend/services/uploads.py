@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import secrets
@@ -178,8 +179,14 @@ def _offset_mismatch(expected: int, given: int) -> Problem:
     )
 
 
+@dataclasses.dataclass
+class _Lock:
+    token: str
+    released: bool = False  # let go together with the last change made under it
+
+
 @contextlib.contextmanager
-def _writer_lock(upload: Upload) -> Iterator[str]:
+def _writer_lock(upload: Upload) -> Iterator[_Lock]:
     """Take the upload's lock with a conditional UPDATE (one writer per upload across every
     thread and process); 423 when another writer holds it. Released in all cases."""
     token = secrets.token_hex(16)
@@ -200,16 +207,22 @@ def _writer_lock(upload: Upload) -> Iterator[str]:
             "Upload busy",
             "Another request is writing to this upload. Wait for it to finish, then retry.",
         )
+    lock = _Lock(token)
     try:
-        yield token
+        yield lock
     finally:
         db.session.rollback()
-        db.session.execute(
-            sa.update(Upload)
-            .where(Upload.id == upload.id, Upload.lock_token == token)
-            .values(lock_token=None, locked_at=None)
-        )
-        db.session.commit()
+        if not lock.released:
+            _release(upload.id, token)
+
+
+def _release(upload_id: int, token: str) -> None:
+    db.session.execute(
+        sa.update(Upload)
+        .where(Upload.id == upload_id, Upload.lock_token == token)
+        .values(lock_token=None, locked_at=None)
+    )
+    db.session.commit()
 
 
 def _heartbeat(upload_id: int, token: str) -> None:
@@ -248,17 +261,27 @@ def append(
     if content_length is not None and content_length > remaining:
         raise _too_much(remaining)
     _ensure_room(rt, content_length if content_length is not None else 0)
-    with _writer_lock(upload) as token:
+    with _writer_lock(upload) as lock:
         db.session.refresh(upload)
         if offset != upload.offset or upload.file_id is not None:
             raise _offset_mismatch(upload.offset, offset)
         try:
-            received, whole = _write_body(rt, upload, token, offset, checksum, body)
+            received, whole = _write_body(rt, upload, lock.token, offset, checksum, body)
         except StagingFull:
             raise storage_full() from None
-        _advance(rt, upload, received)
-        rt.hashes.put(upload.uid, upload.offset, whole)
-        if upload.offset == upload.length:
+        new_offset = offset + received
+        if new_offset < upload.length:
+            # One commit saves the offset and lets the lock go.
+            db.session.execute(
+                sa.update(Upload)
+                .where(Upload.id == upload.id, Upload.lock_token == lock.token)
+                .values(offset=new_offset, expires=_expires(rt), lock_token=None, locked_at=None)
+            )
+            db.session.commit()
+            lock.released = True
+            rt.hashes.put(upload.uid, new_offset, whole)
+        else:
+            _advance(rt, upload, received)
             _complete(rt, upload, whole.hexdigest())
     return upload
 
