@@ -22,7 +22,7 @@ from desktop_app.retry import Action, RetryPolicy, classify
 from desktop_app.throttle import RateLimiter
 
 TUS_VERSION = "1.0.0"
-DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
+DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
 UPLOADS_PATH = "/api/v1/uploads/"
 _READ_BLOCK = 256 * 1024
 _MAX_RESTARTS = 3
@@ -127,6 +127,22 @@ class ChunkBody:
         return block
 
 
+class _Blocks:
+    """Hands a :class:`ChunkBody` to ``requests`` as an iterable of large blocks with a
+    known length: sent with ``Content-Length`` in ``_READ_BLOCK`` pieces instead of the
+    16 KiB reads urllib3 makes from file-like bodies (which cost a quarter of the speed)."""
+
+    def __init__(self, body: ChunkBody) -> None:
+        self._body = body
+
+    def __len__(self) -> int:
+        return len(self._body)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while block := self._body.read(_READ_BLOCK):
+            yield block
+
+
 @dataclass(frozen=True)
 class UploadResult:
     url: str
@@ -200,7 +216,7 @@ class TusClient:
                 "Content-Type": "application/offset+octet-stream",
                 "Upload-Checksum": checksum_header(digest),
             },
-            data=body,
+            data=_Blocks(body),
         )
         return _header_int(response.headers, "Upload-Offset"), _file_id(response)
 
