@@ -7,13 +7,14 @@ CARGO ?= cargo
 COMPRESSOR_BIN := compressor/target/release/trove-compressor
 export TROVE_COMPRESSOR_BIN ?= $(abspath $(COMPRESSOR_BIN))
 
-.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust serve run clean
+.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust serve run clean bench bench-upload
 
 help:
 	@echo "make run     set up, build, start compressor + backend on ./data and open the desktop app"
 	@echo "make serve   start compressor + backend only (honours TROVE_* / COMPRESSOR_* variables)"
 	@echo "make test    set up and run every test (Rust, Python, MariaDB-backed, Qt offscreen)"
 	@echo "make lint    ruff, rustfmt and clippy"
+	@echo "make bench   run every benchmark (bench-upload: uploads through the whole stack)"
 
 setup: system-deps venv build
 
@@ -52,6 +53,11 @@ test-python: venv build corpus
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 test: setup lint test-rust test-python
+
+bench: bench-upload
+
+bench-upload: venv build corpus
+	$(PY) -m bench.bench_upload
 
 serve: venv build
 	$(PY) -m installer.local_stack serve
