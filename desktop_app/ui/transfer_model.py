@@ -11,6 +11,7 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QApplication,
     QStyle,
@@ -35,6 +36,20 @@ STATE_LABELS = {
 }
 
 
+def format_duration(seconds: float | None) -> str:
+    """``75`` → ``1 min 15 s``; empty when unknown."""
+    if seconds is None:
+        return ""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
 class EngineBridge(QObject):
     """An engine listener that turns callbacks from worker threads into Qt signals."""
 
@@ -49,8 +64,8 @@ class EngineBridge(QObject):
 
 
 class TransferTableModel(QAbstractTableModel):
-    NAME, PROGRESS, STATE, SPEED = range(4)
-    HEADERS = ("Name", "Progress", "State", "Speed")
+    NAME, PROGRESS, STATE, SPEED, ETA = range(5)
+    HEADERS = ("Name", "Progress", "State", "Speed", "Time left")
     ProgressRole = Qt.ItemDataRole.UserRole + 1
     InfoRole = Qt.ItemDataRole.UserRole + 2
 
@@ -123,8 +138,12 @@ class TransferTableModel(QAbstractTableModel):
                 if info.state is TransferState.UPLOADING:
                     return format_speed(info.speed)
                 return format_size(info.size) if info.state is TransferState.DONE else ""
+            if column == self.ETA:
+                return format_duration(info.eta)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return info.error or info.path
+            return info.error or info.note or info.path
+        if role == Qt.ItemDataRole.ForegroundRole and info.state is TransferState.FAILED:
+            return QBrush(QColor(180, 30, 30))
         return None
 
 

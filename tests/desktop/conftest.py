@@ -93,3 +93,25 @@ def make_engine(api, tmp_path) -> Iterator[Callable[..., UploadEngine]]:
         engine.shutdown()
     for store in stores:
         store.close()
+
+
+@pytest.fixture
+def window(qtbot, stack, tmp_path):
+    """The main window on the real backend, with its own engine and upload queue."""
+    from desktop_app.settings import Session
+    from desktop_app.ui.main_window import MainWindow
+
+    api = ApiClient(stack.base_url, stack.token)
+    store = QueueStore(tmp_path / "client-data" / "queue.sqlite3")
+    engine = UploadEngine(
+        api, store, chunk_size=64 * 1024, policy=FAST_RETRIES, progress_interval=0
+    ).start()
+    session = Session(api.base_url, stack.username, stack.token)
+    main = MainWindow(api, engine, session)
+    qtbot.addWidget(main)
+    main.show()
+    qtbot.waitUntil(lambda: main.usage_label.text() != "", timeout=60_000)
+    yield main
+    main.close()
+    engine.shutdown()
+    store.close()

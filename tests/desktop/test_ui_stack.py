@@ -9,22 +9,19 @@ import subprocess
 import sys
 import time
 
-import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.api import ApiClient
-from desktop_app.engine import UploadEngine
-from desktop_app.settings import Session, Settings
-from desktop_app.store import QueueStore
+from desktop_app.settings import Settings
 from desktop_app.transfers import TransferState
 from desktop_app.ui.controller import AppController
 from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.signin import SignInDialog
 from desktop_app.ui.transfer_model import TransferTableModel
 
-from .conftest import FAST_RETRIES, write_random
+from .conftest import write_random
 
 WAIT_MS = 60_000
 
@@ -55,24 +52,6 @@ def drop_on(widget, *paths) -> QDropEvent:
 
 def names_in(window: MainWindow) -> list[str]:
     return [item.name for item in window.files.items()]
-
-
-@pytest.fixture
-def window(qtbot, stack, tmp_path):
-    api = ApiClient(stack.base_url, stack.token)
-    store = QueueStore(tmp_path / "client-data" / "queue.sqlite3")
-    engine = UploadEngine(
-        api, store, chunk_size=64 * 1024, policy=FAST_RETRIES, progress_interval=0
-    ).start()
-    session = Session(api.base_url, stack.username, stack.token)
-    main = MainWindow(api, engine, session)
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitUntil(lambda: main.usage_label.text() != "", timeout=WAIT_MS)
-    yield main
-    main.close()
-    engine.shutdown()
-    store.close()
 
 
 def test_sign_in_dialog_signs_in(qtbot, stack):
@@ -155,7 +134,7 @@ def test_dropped_folder_is_mirrored_and_browsable(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.folder_loaded, timeout=WAIT_MS):
         window.file_view.doubleClicked.emit(window.files.index(row, 0))
     assert names_in(window) == ["inner", "top.bin"]
-    assert window.path_label.text() == "/Album"
+    assert window.browser.breadcrumbs.text() == "/Album"
     with qtbot.waitSignal(window.folder_loaded, timeout=WAIT_MS):
         window.go_up()
     assert "Album" in names_in(window)
