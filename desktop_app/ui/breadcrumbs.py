@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
@@ -29,6 +31,7 @@ class Breadcrumbs(QWidget):
         while self._layout.count():
             widget = self._layout.takeAt(0).widget()
             if widget is not None:
+                widget.hide()
                 widget.deleteLater()
         self.buttons = []
         if note:
@@ -40,10 +43,14 @@ class Breadcrumbs(QWidget):
         for depth, name in enumerate(names):
             if depth:
                 self._layout.addWidget(QLabel(SEPARATOR))
+            if depth == len(names) - 1:
+                current = QLabel(f"<b>{escape(name)}</b>")
+                current.setContentsMargins(4, 0, 4, 0)
+                self._layout.addWidget(current)
+                break
             button = QToolButton(self)
             button.setText(name)
             button.setAutoRaise(True)
-            button.setEnabled(depth < len(names) - 1)
             button.clicked.connect(lambda _checked=False, d=depth: self.navigate.emit(d))
             self._layout.addWidget(button)
             self.buttons.append(button)

@@ -110,6 +110,13 @@ class FileBrowser(QWidget):
         table.sortByColumn(FileTableModel.NAME, Qt.SortOrder.AscendingOrder)
         header = table.horizontalHeader()
         header.setSectionResizeMode(FileTableModel.NAME, QHeaderView.ResizeMode.Stretch)
+        for column, width in (
+            (FileTableModel.SIZE, 90),
+            (FileTableModel.STATE, 100),
+            (FileTableModel.SAVED, 170),
+            (FileTableModel.MODIFIED, 140),
+        ):
+            table.setColumnWidth(column, width)
         return table
 
     def _make_grid(self) -> QListView:

@@ -41,6 +41,7 @@ class TransferPanel(QWidget):
         self.view.verticalHeader().hide()
         self.view.setShowGrid(False)
         self.view.setAlternatingRowColors(True)
+        self.view.setWordWrap(False)
         self.view.setItemDelegateForColumn(TransferTableModel.PROGRESS, ProgressDelegate(self.view))
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(TransferTableModel.NAME, QHeaderView.ResizeMode.Stretch)
