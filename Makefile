@@ -7,7 +7,7 @@ CARGO ?= cargo
 COMPRESSOR_BIN := compressor/target/release/trove-compressor
 export TROVE_COMPRESSOR_BIN ?= $(abspath $(COMPRESSOR_BIN))
 
-.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust serve run clean bench bench-upload
+.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust serve run clean screenshots bench bench-upload
 
 help:
 	@echo "make run     set up, build, start compressor + backend on ./data and open the desktop app"
@@ -58,6 +58,9 @@ bench: bench-upload
 
 bench-upload: venv build corpus
 	$(PY) -m bench.bench_upload
+
+screenshots: venv build corpus
+	QT_QPA_PLATFORM=offscreen $(PY) -m tests.support.screenshots docs/screenshots
 
 serve: venv build
 	$(PY) -m installer.local_stack serve
