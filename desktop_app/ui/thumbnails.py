@@ -81,7 +81,7 @@ class ThumbnailCache(QObject):
             self.tasks.run(
                 lambda: self._fetch(item.id),
                 lambda image: self._loaded(sha, image),
-                lambda _error: self._loaded(sha, None),
+                lambda _error: self._pending.discard(sha),  # asked again on the next paint
             )
         return icon
 

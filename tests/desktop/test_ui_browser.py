@@ -10,8 +10,10 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMessageBox
 
+from desktop_app.api import ApiClient
 from desktop_app.ui.file_model import FileTableModel
 from desktop_app.ui.main_window import MainWindow
+from desktop_app.ui.thumbnails import ThumbnailCache
 from tests.support.corpus import CorpusFile
 
 from .test_ui_stack import WAIT_MS, drop_on, names_in
@@ -218,3 +220,25 @@ def test_models_pass_the_qt_model_tester(qtbot, qtmodeltester, window, tmp_path,
     }[model_name]
     qtmodeltester.check(model, force_py=False)
     reload(qtbot, window)  # a reset while the tester watches
+
+
+def test_thumbnails_are_asked_again_after_the_server_was_away(
+    qtbot, stack, api, make_engine, tmp_path, corpus_files
+):
+    photo = corpus_copy(corpus_files, PHOTO, tmp_path / "up", "ripple.jpg")
+    engine = make_engine().start()
+    engine.add_file(photo)
+    assert engine.wait_idle(60)
+    item = api.get_item(engine.transfers()[0].file_id)
+    thumbnails = ThumbnailCache(ApiClient(stack.base_url, stack.token, timeout=(3, 10)))
+
+    stack.stop_backend()
+    assert thumbnails.icon(item) is None
+    qtbot.waitUntil(lambda: not thumbnails.busy, timeout=WAIT_MS)
+    assert not thumbnails.has(item.sha256)
+
+    stack.start_backend()
+    with qtbot.waitSignal(thumbnails.ready, timeout=WAIT_MS) as ready:
+        assert thumbnails.icon(item) is None
+    assert ready.args == [item.sha256]
+    assert thumbnails.icon(item) is not None
