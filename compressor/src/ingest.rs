@@ -5,18 +5,22 @@
 //! the next codec and finally to raw, with the reason logged and counted.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use tempfile::NamedTempFile;
 
-use crate::codec::{Codec, Probe, Registry, RAW, SAMPLE_SIZE};
+use sha2::{Digest, Sha256};
+
+use crate::codec::{guarded, Codec, Probe, Registry, RAW, SAMPLE_SIZE};
+use crate::frames::{FrameTable, FRAME_SIZE};
 use crate::metrics::Metrics;
 use crate::store::BlobStore;
 use crate::verify::hash_reader;
 
-/// The version recorded for raw blobs: the stored form is the original itself.
-pub const RAW_VERSION: &str = "1";
+/// The version recorded for raw blobs: the original itself, followed by a frame table when it
+/// is larger than one frame (version 1 blobs have no table; readers tell them by their size).
+pub const RAW_VERSION: &str = "2";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
@@ -74,10 +78,16 @@ pub fn store_blob(
             }
         }
     }
-    // Raw: the received file itself becomes the stored form, after re-reading it from disk.
-    let (actual, len) = hash_reader(&mut BufReader::new(File::open(original.path())?))?;
-    if actual != id || len != size {
+    // Raw: the received file itself becomes the stored form, after re-reading it from disk;
+    // a blob larger than one frame gets its frame table appended for Range reads.
+    let (actual, table) = hash_and_frame(original.path())?;
+    if actual != id || table.original_size != size {
         return Err(IngestError::ReceivedFileChanged(actual));
+    }
+    let mut original = original;
+    if size > FRAME_SIZE as u64 {
+        original.as_file_mut().seek(SeekFrom::End(0))?;
+        original.as_file_mut().write_all(&table.to_bytes())?;
     }
     let stored_size = store.commit(id, original)?;
     Ok(Stored {
@@ -85,6 +95,25 @@ pub fn store_blob(
         codec_version: RAW_VERSION.to_string(),
         stored_size,
     })
+}
+
+/// The SHA-256 of a file and the frame table of its bytes.
+fn hash_and_frame(path: &Path) -> io::Result<(String, FrameTable)> {
+    let mut file = File::open(path)?;
+    let mut whole = Sha256::new();
+    let mut table = FrameTable::default();
+    let mut frame = Vec::with_capacity(FRAME_SIZE);
+    loop {
+        frame.clear();
+        (&mut file)
+            .take(FRAME_SIZE as u64)
+            .read_to_end(&mut frame)?;
+        if frame.is_empty() {
+            return Ok((hex::encode(whole.finalize()), table));
+        }
+        whole.update(&frame);
+        table.push(&frame, frame.len())?;
+    }
 }
 
 fn read_sample(path: &Path) -> io::Result<Vec<u8>> {
@@ -110,7 +139,7 @@ fn attempt(
     let written = (|| {
         let mut input = BufReader::new(File::open(original)?);
         let mut output = BufWriter::new(encoded.as_file_mut());
-        codec.encode(&mut input, &mut output)?;
+        guarded(|| codec.encode(&mut input, &mut output))?;
         output.flush()?;
         Ok::<_, crate::codec::CodecError>(())
     })();
@@ -126,7 +155,7 @@ fn attempt(
     }
     let stored = Box::new(BufReader::new(File::open(encoded.path())?));
     let decoded = registry
-        .decoder(codec.name(), stored)
+        .decoder(codec.name(), stored, size)
         .map_err(|e| e.to_string())
         .and_then(|mut d| hash_reader(&mut d).map_err(|e| e.to_string()));
     Ok(match decoded {
@@ -144,7 +173,6 @@ mod tests {
     use super::*;
     use crate::codec::{CodecError, Reader, Zstd};
     use crate::store::FsStore;
-    use sha2::{Digest, Sha256};
     use std::sync::Arc;
 
     /// A codec that misbehaves in a chosen way, to exercise every fallback.
@@ -190,7 +218,7 @@ mod tests {
                 }
             }
         }
-        fn decoder<'a>(&self, stored: Reader<'a>) -> Result<Reader<'a>, CodecError> {
+        fn decoder(&self, stored: Reader<'static>) -> Result<Reader<'static>, CodecError> {
             match self {
                 Self::DecodeFails => Err(io::Error::other("cannot decode").into()),
                 _ => Ok(stored),
@@ -223,7 +251,7 @@ mod tests {
         // Whatever was chosen, decoding the stored file gives the original back.
         let mut out = Vec::new();
         registry
-            .decoder(&stored.codec, f.store.open(&id).unwrap())
+            .decoder(&stored.codec, f.store.open(&id).unwrap(), data.len() as u64)
             .unwrap()
             .read_to_end(&mut out)
             .unwrap();

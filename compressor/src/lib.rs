@@ -5,6 +5,7 @@ pub mod app;
 pub mod codec;
 pub mod config;
 pub mod error;
+pub mod frames;
 pub mod index;
 pub mod ingest;
 pub mod locks;

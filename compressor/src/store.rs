@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
-use crate::codec::Reader;
+use crate::frames::Stored;
 
 pub trait BlobStore: Send + Sync {
     /// A new temporary file in the store's working area (same filesystem as the blobs).
@@ -16,7 +16,7 @@ pub trait BlobStore: Send + Sync {
     /// Makes `temp` the stored form of `id`, durably and atomically; returns its size.
     fn commit(&self, id: &str, temp: NamedTempFile) -> io::Result<u64>;
     /// The stored form of `id`; `ErrorKind::NotFound` when absent.
-    fn open(&self, id: &str) -> io::Result<Reader<'static>>;
+    fn open(&self, id: &str) -> io::Result<Box<dyn Stored>>;
     /// Removes the stored form of `id`; `false` when there was none.
     fn remove(&self, id: &str) -> io::Result<bool>;
     /// Fails unless new blobs can be written.
@@ -76,7 +76,7 @@ impl BlobStore for FsStore {
         Ok(size)
     }
 
-    fn open(&self, id: &str) -> io::Result<Reader<'static>> {
+    fn open(&self, id: &str) -> io::Result<Box<dyn Stored>> {
         Ok(Box::new(File::open(self.path_of(id))?))
     }
 

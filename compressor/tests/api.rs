@@ -378,9 +378,8 @@ async fn corrupt_blobs_are_never_served_as_good() {
         app.put(&small_id, small).await.status(),
         StatusCode::CREATED
     );
-    let path = app.blob_path(&small_id);
-    let len = std::fs::metadata(&path).unwrap().len() as usize;
-    flip_byte(&path, len / 2);
+    // A byte of the compressed frame, before the frame table.
+    flip_byte(&app.blob_path(&small_id), 20);
     assert_problem(app.get(&small_id, None).await, 500, "blob_corrupt").await;
     assert_problem(
         app.get(&small_id, Some("bytes=0-0")).await,
@@ -403,6 +402,19 @@ async fn corrupt_blobs_are_never_served_as_good() {
         "a corrupt body must not complete"
     );
 
+    // A range far from the damage is served from the intact frames alone; one that covers
+    // the damaged frame is refused before any byte.
+    let response = app.get(&large_id, Some("bytes=0-99")).await;
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(response.bytes().await.unwrap().len(), 100);
+    let damaged = format!("bytes={}-{}", (6 << 20) - 20, (6 << 20) - 1);
+    assert_problem(
+        app.get(&large_id, Some(&damaged)).await,
+        500,
+        "blob_corrupt",
+    )
+    .await;
+
     // A missing stored file is corruption too.
     std::fs::remove_file(app.blob_path(&small_id)).unwrap();
     assert_problem(app.get(&small_id, None).await, 500, "blob_corrupt").await;
@@ -410,7 +422,7 @@ async fn corrupt_blobs_are_never_served_as_good() {
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
     let text = metrics.text().await.unwrap();
     assert!(
-        text.contains("trove_compressor_corrupt_reads_total 4"),
+        text.contains("trove_compressor_corrupt_reads_total 5"),
         "{text}"
     );
 }
@@ -419,11 +431,22 @@ async fn corrupt_blobs_are_never_served_as_good() {
 async fn stats_and_metrics_count_per_codec() {
     let app = start().await;
     let empty = app.json("/v1/stats").await;
+    let zero = serde_json::json!({"blobs": 0, "original_bytes": 0, "stored_bytes": 0});
+    let codecs: serde_json::Map<String, Value> = [
+        "lepton",
+        "preflate-png",
+        "preflate-zip",
+        "preflate-gzip",
+        "preflate-pdf",
+        "zstd",
+        "raw",
+    ]
+    .into_iter()
+    .map(|name| (name.to_string(), zero.clone()))
+    .collect();
     assert_eq!(
         empty,
-        serde_json::json!({"blobs": 0, "original_bytes": 0, "stored_bytes": 0, "codecs": {
-            "raw": {"blobs": 0, "original_bytes": 0, "stored_bytes": 0},
-            "zstd": {"blobs": 0, "original_bytes": 0, "stored_bytes": 0}}})
+        serde_json::json!({"blobs": 0, "original_bytes": 0, "stored_bytes": 0, "codecs": codecs})
     );
     let compressible = text(200_000);
     let random = noise(100_000);
@@ -499,4 +522,28 @@ async fn readiness_fails_when_the_store_is_unwritable() {
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     let body = assert_problem(ready, 503, "not_ready").await;
     assert!(body["detail"].as_str().unwrap().contains("blob store"));
+}
+
+#[tokio::test]
+async fn large_blobs_serve_ranges_from_their_frames() {
+    let app = start().await;
+    let frame = trove_compressor::frames::FRAME_SIZE;
+    let data = text(2 * frame + 12_345);
+    let id = sha(&data);
+    assert_eq!(
+        app.put(&id, data.clone()).await.status(),
+        StatusCode::CREATED
+    );
+    // Damage the first frame: a range in the last frame does not decode from the start, so it
+    // is still served, while one in the first frame is refused.
+    flip_byte(&app.blob_path(&id), 20);
+    let (start, end) = (2 * frame + 5, 2 * frame + 12_000);
+    let response = app
+        .get(&id, Some(&format!("bytes={start}-{}", end - 1)))
+        .await;
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(response.bytes().await.unwrap(), &data[start..end]);
+    assert_problem(app.get(&id, Some("bytes=10-20")).await, 500, "blob_corrupt").await;
+    let whole = app.get(&id, None).await;
+    assert!(whole.status() != StatusCode::OK || whole.bytes().await.is_err());
 }

@@ -5,13 +5,21 @@
 //! encodes, decodes again and compares hashes before it keeps the result; any failure falls back
 //! to the next codec in the [`Registry`] and finally to [`RAW`], the original bytes themselves.
 
+mod deflate;
+mod guard;
+mod lepton;
 mod registry;
+mod thread;
 mod zstd;
 
 use std::io::{Read, Write};
 
+pub use self::deflate::{Deflate, DeflateKind};
+pub use self::guard::{guarded, Guarded};
+pub use self::lepton::Lepton;
 pub use self::registry::{Registry, RAW};
 pub use self::zstd::Zstd;
+use crate::frames::FrameDecoder;
 
 /// How much of a blob's beginning codecs see when deciding whether to try (4 MiB).
 pub const SAMPLE_SIZE: usize = 4 << 20;
@@ -31,6 +39,10 @@ pub enum CodecError {
     Io(#[from] std::io::Error),
     #[error("no codec named {0:?} is known to this service")]
     Unknown(String),
+    #[error("the codec library failed: {0}")]
+    Library(String),
+    #[error("the codec library panicked: {0}")]
+    Panic(String),
 }
 
 pub type Reader<'a> = Box<dyn Read + Send + 'a>;
@@ -49,5 +61,9 @@ pub trait Codec: Send + Sync {
     /// Encodes all of `input` into `output`.
     fn encode(&self, input: &mut dyn Read, output: &mut dyn Write) -> Result<(), CodecError>;
     /// Wraps a reader of the stored form into a reader of the original bytes.
-    fn decoder<'a>(&self, stored: Reader<'a>) -> Result<Reader<'a>, CodecError>;
+    fn decoder(&self, stored: Reader<'static>) -> Result<Reader<'static>, CodecError>;
+    /// For stored forms cut into independent frames (see [`crate::frames`]): how to decode one.
+    fn frame_decoder(&self) -> Option<FrameDecoder> {
+        None
+    }
 }

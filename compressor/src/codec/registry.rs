@@ -1,20 +1,33 @@
 //! The ordered set of codecs: best first, raw implied last.
 
+use std::io::Read;
 use std::sync::Arc;
 
-use super::{Codec, CodecError, Reader, Zstd};
+use super::{guarded, Codec, CodecError, Deflate, DeflateKind, Guarded, Lepton, Reader, Zstd};
+use crate::frames::{self, FrameTable, Stored};
+use crate::range::ByteRange;
 
-/// The stored form that is the original bytes themselves.
+/// The stored form that is the original bytes themselves (followed by a frame table when the
+/// blob is larger than one frame).
 pub const RAW: &str = "raw";
 
 pub struct Registry {
     codecs: Vec<Arc<dyn Codec>>,
 }
 
+fn raw_frame(stored: &[u8], _: usize) -> std::io::Result<Vec<u8>> {
+    Ok(stored.to_vec())
+}
+
 impl Registry {
-    /// The production line-up. Specialised codecs (JPEG, deflate-based content) go before zstd.
+    /// The production line-up: format-aware codecs first, then zstd for anything compressible.
     pub fn standard(zstd_level: i32) -> Self {
-        Self::with_codecs(vec![Arc::new(Zstd::new(zstd_level))])
+        let mut codecs: Vec<Arc<dyn Codec>> = vec![Arc::new(Lepton)];
+        for kind in DeflateKind::ALL {
+            codecs.push(Arc::new(Deflate::new(kind, zstd_level)));
+        }
+        codecs.push(Arc::new(Zstd::new(zstd_level)));
+        Self::with_codecs(codecs)
     }
 
     /// A registry trying `codecs` in order, then raw.
@@ -36,31 +49,82 @@ impl Registry {
             .collect()
     }
 
-    /// A reader of the original bytes of a blob stored by the codec called `name`.
-    pub fn decoder<'a>(&self, name: &str, stored: Reader<'a>) -> Result<Reader<'a>, CodecError> {
-        if name == RAW {
-            return Ok(stored);
-        }
+    fn find(&self, name: &str) -> Result<&Arc<dyn Codec>, CodecError> {
         self.codecs
             .iter()
             .find(|c| c.name() == name)
-            .ok_or_else(|| CodecError::Unknown(name.to_string()))?
-            .decoder(stored)
+            .ok_or_else(|| CodecError::Unknown(name.to_string()))
+    }
+
+    /// A reader of the `size` original bytes of a blob stored by the codec called `name`.
+    /// Panics of the codec library surface as errors.
+    pub fn decoder(
+        &self,
+        name: &str,
+        stored: Reader<'static>,
+        size: u64,
+    ) -> Result<Reader<'static>, CodecError> {
+        if name == RAW {
+            // Anything after the original bytes is the frame table.
+            return Ok(Box::new(stored.take(size)));
+        }
+        let codec = self.find(name)?;
+        let decoded = guarded(|| codec.decoder(stored))?;
+        Ok(Box::new(Guarded::new(decoded)))
+    }
+
+    /// A reader of `range` alone, verified frame by frame, when the stored form has a frame
+    /// table; `None` otherwise (the caller then decodes from the start).
+    pub fn range_decoder(
+        &self,
+        name: &str,
+        mut stored: Box<dyn Stored>,
+        stored_size: u64,
+        range: ByteRange,
+    ) -> Result<Option<Reader<'static>>, CodecError> {
+        let decode = if name == RAW {
+            raw_frame
+        } else {
+            match self.find(name)?.frame_decoder() {
+                Some(decode) => decode,
+                None => return Ok(None),
+            }
+        };
+        let Some(table) = FrameTable::read_from_end(stored.as_mut(), stored_size)? else {
+            return Ok(None);
+        };
+        Ok(Some(frames::range_reader(
+            stored,
+            table,
+            decode,
+            range.start,
+            range.end,
+        )))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
 
     #[test]
     fn raw_is_identity_and_last() {
         let registry = Registry::standard(7);
-        assert_eq!(registry.names(), vec!["zstd", RAW]);
+        assert_eq!(
+            registry.names(),
+            vec![
+                "lepton",
+                "preflate-png",
+                "preflate-zip",
+                "preflate-gzip",
+                "preflate-pdf",
+                "zstd",
+                RAW
+            ]
+        );
         let mut out = Vec::new();
         registry
-            .decoder(RAW, Box::new(&b"abc"[..]))
+            .decoder(RAW, Box::new(&b"abc+table"[..]), 3)
             .unwrap()
             .read_to_end(&mut out)
             .unwrap();
@@ -71,7 +135,7 @@ mod tests {
     fn unknown_codec_is_an_error() {
         let registry = Registry::standard(7);
         assert!(matches!(
-            registry.decoder("lzma", Box::new(&b""[..])),
+            registry.decoder("lzma", Box::new(&b""[..]), 0),
             Err(CodecError::Unknown(name)) if name == "lzma"
         ));
     }

@@ -251,22 +251,46 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (row, range) = lookup(&state, &id, &headers).await?;
+    let span = range.unwrap_or(ByteRange::full(row.size));
     let (store, registry, codec, blob) = (
         Arc::clone(&state.store),
         Arc::clone(&state.registry),
         row.codec.clone(),
         id.clone(),
     );
-    let opened = blocking(move || match store.open(&blob) {
-        Ok(stored) => registry
-            .decoder(&codec, stored)
-            .map_err(|e| ApiError::Internal(format!("blob {blob}: {e}"))),
-        Err(e) if e.kind() == ErrorKind::NotFound => Err(ApiError::BlobNotFound),
-        Err(e) => Err(ApiError::Internal(format!("opening blob {blob}: {e}"))),
+    let (size, stored_size, partial) = (row.size, row.stored_size, range.is_some());
+    let opened = blocking(move || {
+        let stored = match store.open(&blob) {
+            Ok(stored) => stored,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Err(ApiError::BlobNotFound),
+            Err(e) => return Err(ApiError::Internal(format!("opening blob {blob}: {e}"))),
+        };
+        let internal =
+            |e: crate::codec::CodecError| ApiError::Internal(format!("blob {blob}: {e}"));
+        if partial {
+            // Framed stored forms serve a range from the frames it covers, each verified.
+            if let Some(reader) = registry
+                .range_decoder(&codec, stored, stored_size, span)
+                .map_err(internal)?
+            {
+                return Ok((reader, false));
+            }
+            let stored = store
+                .open(&blob)
+                .map_err(|e| ApiError::Internal(format!("opening blob {blob}: {e}")))?;
+            return Ok((
+                registry.decoder(&codec, stored, size).map_err(internal)?,
+                true,
+            ));
+        }
+        Ok((
+            registry.decoder(&codec, stored, size).map_err(internal)?,
+            true,
+        ))
     })
     .await?;
-    let decoded = match opened {
-        Ok(decoded) => decoded,
+    let (decoded, whole) = match opened {
+        Ok(opened) => opened,
         Err(ApiError::BlobNotFound) if state.index.get(&id).await?.is_none() => {
             // Deleted between the lookup and the open.
             return Err(ApiError::BlobNotFound);
@@ -276,10 +300,34 @@ pub async fn get(
             state.metrics.corrupt_read();
             return Err(ApiError::BlobCorrupt);
         }
+        Err(ApiError::Internal(reason)) => {
+            // A stored form its codec cannot even open is corrupt.
+            tracing::error!(blob = %id, %reason, "corrupt blob: refusing to serve it");
+            state.metrics.corrupt_read();
+            return Err(ApiError::BlobCorrupt);
+        }
         Err(e) => return Err(e),
     };
-    let expected = Expected { id, size: row.size };
-    let span = range.unwrap_or(ByteRange::full(row.size));
+    let (expected, span) = if whole {
+        (
+            Expected {
+                id,
+                size: row.size,
+                whole,
+            },
+            span,
+        )
+    } else {
+        let len = span.length();
+        (
+            Expected {
+                id,
+                size: len,
+                whole,
+            },
+            ByteRange::full(len),
+        )
+    };
     let body = verify::verified_body(decoded, expected, span, Arc::clone(&state.metrics)).await?;
     head_of(&row, range)
         .body(body)

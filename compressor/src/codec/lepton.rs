@@ -1,0 +1,170 @@
+//! Lepton (crate `lepton_jpeg`): JPEGs re-encoded losslessly, about a fifth smaller.
+//!
+//! Lepton holds a whole image's coefficients in memory, so `consider` reads the frame header
+//! and refuses images whose declared dimensions would need more than [`MAX_PIXELS`]; files above
+//! [`MAX_INPUT`] are left to the next codec. It runs single-threaded: blobs are already
+//! compressed in parallel by the service's worker pool.
+
+use std::io::{Cursor, Read, Write};
+
+use lepton_jpeg::{EnabledFeatures, SingleThreadPool};
+
+use super::{Codec, CodecError, Probe, Reader};
+
+/// Largest JPEG handed to Lepton (64 MiB).
+pub const MAX_INPUT: u64 = 64 << 20;
+/// Largest image, in pixels, handed to Lepton (about 100 megapixels).
+pub const MAX_PIXELS: u64 = 100_000_000;
+/// Largest width or height Lepton accepts.
+const MAX_SIDE: u32 = 16_384;
+
+pub struct Lepton;
+
+fn features() -> EnabledFeatures {
+    let mut features = EnabledFeatures::compat_lepton_vector_write();
+    features.max_jpeg_file_size = MAX_INPUT as u32;
+    features.max_jpeg_width = MAX_SIDE;
+    features.max_jpeg_height = MAX_SIDE;
+    features.max_processor_threads = 1;
+    features
+}
+
+fn library_error(e: impl std::fmt::Display) -> CodecError {
+    CodecError::Library(format!("lepton: {e}"))
+}
+
+/// Width and height from the first SOFn segment, if the sample holds one.
+pub fn jpeg_dimensions(data: &[u8]) -> Option<(u32, u32)> {
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut at = 2;
+    loop {
+        while data.get(at) == Some(&0xFF) && data.get(at + 1) == Some(&0xFF) {
+            at += 1; // fill bytes
+        }
+        if data.get(at) != Some(&0xFF) {
+            return None;
+        }
+        let marker = *data.get(at + 1)?;
+        if marker == 0xD8 || marker == 0x01 || (0xD0..=0xD7).contains(&marker) {
+            at += 2;
+            continue;
+        }
+        if marker == 0xDA || marker == 0xD9 {
+            return None; // scan data before any frame header
+        }
+        let len = usize::from(u16::from_be_bytes([*data.get(at + 2)?, *data.get(at + 3)?]));
+        let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_sof {
+            let h = u16::from_be_bytes([*data.get(at + 5)?, *data.get(at + 6)?]);
+            let w = u16::from_be_bytes([*data.get(at + 7)?, *data.get(at + 8)?]);
+            return Some((u32::from(w), u32::from(h)));
+        }
+        at += 2 + len;
+    }
+}
+
+impl Codec for Lepton {
+    fn name(&self) -> &'static str {
+        "lepton"
+    }
+
+    fn version(&self) -> String {
+        lepton_jpeg::get_version_string()
+    }
+
+    fn max_input(&self) -> u64 {
+        MAX_INPUT
+    }
+
+    fn consider(&self, probe: &Probe<'_>) -> Result<(), &'static str> {
+        if !probe.sample.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            return Err("not_jpeg");
+        }
+        let (w, h) = jpeg_dimensions(probe.sample).ok_or("no_frame_header")?;
+        if w == 0 || h == 0 {
+            return Err("no_dimensions");
+        }
+        if w > MAX_SIDE || h > MAX_SIDE || u64::from(w) * u64::from(h) > MAX_PIXELS {
+            return Err("too_many_pixels");
+        }
+        Ok(())
+    }
+
+    fn encode(&self, input: &mut dyn Read, output: &mut dyn Write) -> Result<(), CodecError> {
+        let mut jpeg = Vec::new();
+        input.take(MAX_INPUT + 1).read_to_end(&mut jpeg)?;
+        if jpeg.len() as u64 > MAX_INPUT {
+            return Err(library_error("input larger than the Lepton limit"));
+        }
+        let mut encoded = Cursor::new(Vec::with_capacity(jpeg.len()));
+        lepton_jpeg::encode_lepton(
+            &mut Cursor::new(&jpeg[..]),
+            &mut encoded,
+            &features(),
+            &SingleThreadPool::default(),
+        )
+        .map_err(library_error)?;
+        output.write_all(encoded.get_ref())?;
+        Ok(())
+    }
+
+    /// Decodes the whole image at once: Lepton's decoder cannot move between threads, and the
+    /// image is bounded by [`MAX_INPUT`] anyway.
+    fn decoder(&self, stored: Reader<'static>) -> Result<Reader<'static>, CodecError> {
+        let mut jpeg = Vec::new();
+        lepton_jpeg::decode_lepton(
+            &mut std::io::BufReader::new(stored.take(MAX_INPUT)),
+            &mut jpeg,
+            &EnabledFeatures::compat_lepton_vector_read(),
+            &SingleThreadPool::default(),
+        )
+        .map_err(library_error)?;
+        Ok(Box::new(Cursor::new(jpeg)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sof(w: u16, h: u16) -> Vec<u8> {
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00];
+        jpeg.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08]);
+        jpeg.extend_from_slice(&h.to_be_bytes());
+        jpeg.extend_from_slice(&w.to_be_bytes());
+        jpeg.extend_from_slice(&[0x01, 0x01, 0x11, 0x00]);
+        jpeg
+    }
+
+    fn probe(sample: &[u8]) -> Result<(), &'static str> {
+        Lepton.consider(&Probe {
+            sample,
+            size: sample.len() as u64,
+        })
+    }
+
+    #[test]
+    fn reads_dimensions_and_refuses_what_lepton_cannot_hold() {
+        assert_eq!(jpeg_dimensions(&sof(640, 480)), Some((640, 480)));
+        assert_eq!(probe(&sof(640, 480)), Ok(()));
+        assert_eq!(probe(&sof(16_000, 16_000)), Err("too_many_pixels"));
+        assert_eq!(probe(&sof(640, 0)), Err("no_dimensions"));
+        assert_eq!(probe(b"\x89PNG\r\n"), Err("not_jpeg"));
+        assert_eq!(
+            probe(&[0xFF, 0xD8, 0xFF, 0xDA, 0, 2]),
+            Err("no_frame_header")
+        );
+        assert_eq!(probe(&sof(640, 480)[..12]), Err("no_frame_header"));
+    }
+
+    #[test]
+    fn garbage_after_the_magic_fails_cleanly() {
+        let mut data = sof(8, 8);
+        data.extend_from_slice(&[0x55; 300]);
+        let mut out = Vec::new();
+        let result = super::super::guarded(|| Lepton.encode(&mut &data[..], &mut out));
+        assert!(result.is_err());
+    }
+}
