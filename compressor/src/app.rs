@@ -24,6 +24,8 @@ pub struct AppState {
     pub locks: KeyedLocks,
     /// Bounds how many blobs are compressed at once.
     pub workers: Arc<Semaphore>,
+    /// Bounds how many new blobs are received, waiting or compressed at once.
+    pub admission: Arc<Semaphore>,
     pub token: String,
     pub max_blob_size: u64,
 }
@@ -92,6 +94,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics: Arc::new(Metrics::default()),
         locks: KeyedLocks::default(),
         workers: Arc::new(Semaphore::new(config.workers)),
+        admission: Arc::new(Semaphore::new(config.workers + config.queue)),
         token,
         max_blob_size: config.max_blob_size,
     });

@@ -30,6 +30,8 @@ pub struct Config {
     pub max_blob_size: u64,
     /// Size of the pool that compresses blobs.
     pub workers: usize,
+    /// New blobs that may wait for a worker; beyond that, uploads get 503 `busy`.
+    pub queue: usize,
 }
 
 impl Config {
@@ -69,6 +71,12 @@ impl Config {
             cores,
             |w| *w > 0,
         )?;
+        let queue = parse(
+            get("COMPRESSOR_QUEUE"),
+            "COMPRESSOR_QUEUE",
+            4 * workers,
+            |_| true,
+        )?;
         Ok(Self {
             host: get("COMPRESSOR_HOST").unwrap_or("127.0.0.1").to_string(),
             port,
@@ -78,6 +86,7 @@ impl Config {
             zstd_level,
             max_blob_size,
             workers,
+            queue,
         })
     }
 }
@@ -122,6 +131,7 @@ mod tests {
         assert!(c.token.is_none());
         assert_eq!(c.zstd_level, DEFAULT_ZSTD_LEVEL);
         assert!(c.workers >= 1);
+        assert_eq!(c.queue, 4 * c.workers);
     }
 
     #[test]

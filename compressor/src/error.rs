@@ -4,6 +4,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+/// What a busy service asks clients to wait before sending an upload again.
+pub const RETRY_AFTER_SECONDS: &str = "5";
+
 /// Every failure the HTTP layer can report. Each variant maps to one status and one stable `code`.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -29,6 +32,8 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("The disk holding the blob store is full. Free some space and try again.")]
     InsufficientStorage,
+    #[error("The compressor is busy with other uploads. Send this one again after the number of seconds in Retry-After.")]
+    Busy,
     #[error("The service is not ready: {0}. Check the database and the data directory.")]
     NotReady(String),
     #[error(
@@ -49,7 +54,7 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
-            Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady(_) | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -68,6 +73,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::InsufficientStorage => "insufficient_storage",
             Self::NotReady(_) => "not_ready",
+            Self::Busy => "busy",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -86,6 +92,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => "Method not allowed",
             Self::InsufficientStorage => "Insufficient storage",
             Self::NotReady(_) => "Not ready",
+            Self::Busy => "Busy",
             Self::Internal(_) => "Internal error",
         }
     }
@@ -123,6 +130,12 @@ impl IntoResponse for ApiError {
         match &self {
             Self::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::Busy => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_SECONDS),
+                );
             }
             Self::RangeNotSatisfiable { size } => {
                 if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
@@ -162,6 +175,14 @@ mod tests {
         assert_eq!(value["status"], 416);
         assert_eq!(value["type"], "urn:trove:problem:range_not_satisfiable");
         assert!(value["detail"].as_str().unwrap().contains("10 bytes"));
+    }
+
+    #[test]
+    fn busy_asks_to_retry_later() {
+        let response = ApiError::Busy.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], RETRY_AFTER_SECONDS);
+        assert_eq!(ApiError::Busy.code(), "busy");
     }
 
     #[test]

@@ -17,6 +17,10 @@ struct TestApp {
 }
 
 async fn start_with(max_blob_size: u64) -> TestApp {
+    start_configured(max_blob_size, 2, 8).await
+}
+
+async fn start_configured(max_blob_size: u64, workers: usize, queue: usize) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("compressor");
     let config = Config {
@@ -27,7 +31,8 @@ async fn start_with(max_blob_size: u64) -> TestApp {
         token: Some(TOKEN.into()),
         zstd_level: 7,
         max_blob_size,
-        workers: 2,
+        workers,
+        queue,
     };
     let running = app::start(config).await.unwrap();
     TestApp {
@@ -546,4 +551,43 @@ async fn large_blobs_serve_ranges_from_their_frames() {
     assert_problem(app.get(&id, Some("bytes=10-20")).await, 500, "blob_corrupt").await;
     let whole = app.get(&id, None).await;
     assert!(whole.status() != StatusCode::OK || whole.bytes().await.is_err());
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_busy_with_retry_after() {
+    use tokio::io::AsyncWriteExt;
+    let app = start_configured(1 << 40, 1, 0).await;
+    // An upload that never finishes holds the only place.
+    let mut slow = tokio::net::TcpStream::connect(app.running.addr)
+        .await
+        .unwrap();
+    let id = "ab".repeat(32);
+    let head = format!(
+        "PUT /v1/blobs/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Length: 1000\r\n\r\npartial"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let data = text(1000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let busy = loop {
+        let response = app.put(&sha(&data), data.clone()).await;
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            break response;
+        }
+        assert!(std::time::Instant::now() < deadline, "never busy");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(busy.headers()["retry-after"], "5");
+    assert_problem(busy, 503, "busy").await;
+    drop(slow);
+    // Once the place is free again, the upload goes through.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status = app.put(&sha(&data), data.clone()).await.status();
+        if status == StatusCode::CREATED {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still busy: {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

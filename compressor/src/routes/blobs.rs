@@ -14,6 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::app::SharedState;
 use crate::error::ApiError;
@@ -112,6 +113,10 @@ pub async fn put(
         check_hash(&id, actual)?;
         return Ok((StatusCode::OK, Json(BlobInfo::from(row))).into_response());
     }
+    // A full queue answers 503 at once rather than piling up uploads on disk and in memory.
+    let admitted = Arc::clone(&state.admission)
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Busy)?;
     let store = Arc::clone(&state.store);
     let temp = blocking(move || store.temp_file())
         .await?
@@ -126,7 +131,7 @@ pub async fn put(
     check_hash(&id, actual)?;
     // Once the bytes are in, storing goes on even if the client goes away, so an
     // interrupted request never leaves a stored file without its index row.
-    let (status, row) = tokio::spawn(store_new(state, id, temp, size))
+    let (status, row) = tokio::spawn(store_new(state, id, temp, size, admitted))
         .await
         .map_err(|e| ApiError::Internal(format!("storing task failed: {e}")))??;
     Ok((status, Json(BlobInfo::from(row))).into_response())
@@ -138,6 +143,7 @@ async fn store_new(
     id: String,
     temp: NamedTempFile,
     size: u64,
+    _admitted: OwnedSemaphorePermit,
 ) -> Result<(StatusCode, BlobRow), ApiError> {
     let _guard = state.locks.lock(&id).await;
     if let Some(row) = state.index.get(&id).await? {
