@@ -60,6 +60,8 @@ const INSERT: &str =
     "INSERT INTO blobs (sha256, size, stored_size, codec, codec_version, created_at) \
      VALUES (?, ?, ?, ?, ?, ?)";
 const DELETE: &str = "DELETE FROM blobs WHERE sha256 = ?";
+const PAGE: &str = "SELECT sha256, size, stored_size, codec, codec_version, created_at FROM blobs \
+     WHERE sha256 > ? ORDER BY sha256 LIMIT ?";
 const SQLITE_TOTALS: &str = "SELECT codec, COUNT(*), COALESCE(SUM(size), 0), \
      COALESCE(SUM(stored_size), 0) FROM blobs GROUP BY codec ORDER BY codec";
 // MySQL sums BIGINTs as DECIMAL; bring them back to BIGINT.
@@ -72,6 +74,18 @@ fn unsigned(v: i64, what: &'static str) -> Result<u64, IndexError> {
 
 fn text(v: Vec<u8>, what: &'static str) -> Result<String, IndexError> {
     String::from_utf8(v).map_err(|_| IndexError::BadValue(what))
+}
+
+fn row_of(raw: RawRow) -> Result<BlobRow, IndexError> {
+    let (sha256, size, stored_size, codec, codec_version, created_at) = raw;
+    Ok(BlobRow {
+        sha256: text(sha256, "sha256")?,
+        size: unsigned(size, "size")?,
+        stored_size: unsigned(stored_size, "stored_size")?,
+        codec: text(codec, "codec")?,
+        codec_version: text(codec_version, "codec_version")?,
+        created_at,
+    })
 }
 
 fn signed(v: u64, what: &'static str) -> Result<i64, IndexError> {
@@ -123,19 +137,28 @@ impl Index {
                     .await?
             }
         };
-        raw.map(
-            |(sha256, size, stored_size, codec, codec_version, created_at)| {
-                Ok(BlobRow {
-                    sha256: text(sha256, "sha256")?,
-                    size: unsigned(size, "size")?,
-                    stored_size: unsigned(stored_size, "stored_size")?,
-                    codec: text(codec, "codec")?,
-                    codec_version: text(codec_version, "codec_version")?,
-                    created_at,
-                })
-            },
-        )
-        .transpose()
+        raw.map(row_of).transpose()
+    }
+
+    /// Up to `limit` rows with ids after `after`, in id order (`""` starts at the beginning).
+    pub async fn page(&self, after: &str, limit: u32) -> Result<Vec<BlobRow>, IndexError> {
+        let raw: Vec<RawRow> = match self {
+            Self::Sqlite(p) => {
+                sqlx::query_as(PAGE)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(p)
+                    .await?
+            }
+            Self::MySql(p) => {
+                sqlx::query_as(PAGE)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(p)
+                    .await?
+            }
+        };
+        raw.into_iter().map(row_of).collect()
     }
 
     /// Adds `row`; `false` when a row with its id already exists (the index is left as it was).
@@ -255,6 +278,14 @@ mod tests {
         assert!(!index.insert(&row(&a, 1, 1, "raw")).await.unwrap());
         assert_eq!(index.get(&a).await.unwrap(), Some(first));
         assert!(index.insert(&row(&b, 10, 4, &codec)).await.unwrap());
+        // Paging walks every row once, in id order.
+        let (first, second) = if a < b { (&a, &b) } else { (&b, &a) };
+        // A strict prefix sorts just before the id.
+        let page = index.page(&first[..63], 1).await.unwrap();
+        assert_eq!(page[0].sha256, *first);
+        let next = index.page(first, 100).await.unwrap();
+        assert!(next.iter().any(|r| r.sha256 == *second));
+        assert!(next.iter().all(|r| r.sha256 > *first));
 
         let totals = index.totals().await.unwrap();
         let mine = totals_of(&totals, &codec).unwrap();

@@ -12,6 +12,7 @@ pub mod locks;
 pub mod metrics;
 pub mod range;
 pub mod routes;
+pub mod scrub;
 pub mod store;
 pub mod token;
 pub mod verify;
@@ -21,17 +22,26 @@ use tracing_subscriber::EnvFilter;
 /// How long requests in flight may take to finish after SIGTERM/SIGINT.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
-const USAGE: &str = "usage: trove-compressor [serve]\n\n\
-Serves the Trove compressor API. Configuration comes from the environment:\n\
+const USAGE: &str = "usage: trove-compressor [serve | scrub]\n\n\
+serve (the default) serves the Trove compressor API until SIGTERM/SIGINT.\n\
+scrub decodes every stored blob, compares it with its id and lists the corrupt ones;\n\
+it exits 0 when all are intact, 1 when any is corrupt, 3 when it could not finish.\n\n\
+Configuration comes from the environment:\n\
 COMPRESSOR_HOST, COMPRESSOR_PORT, COMPRESSOR_DATA_DIR (or TROVE_DATA_DIR),\n\
 COMPRESSOR_DATABASE_URL, COMPRESSOR_TOKEN, COMPRESSOR_ZSTD_LEVEL,\n\
-COMPRESSOR_MAX_BLOB_SIZE, COMPRESSOR_WORKERS, RUST_LOG.";
+COMPRESSOR_MAX_BLOB_SIZE, COMPRESSOR_WORKERS, COMPRESSOR_QUEUE, RUST_LOG.";
+
+enum Command {
+    Serve,
+    Scrub,
+}
 
 /// Runs the command line; returns the process exit code.
 pub fn main_with_args(args: &[String]) -> i32 {
-    match args {
-        [] => {}
-        [cmd] if cmd == "serve" => {}
+    let command = match args {
+        [] => Command::Serve,
+        [cmd] if cmd == "serve" => Command::Serve,
+        [cmd] if cmd == "scrub" => Command::Scrub,
         [flag] if flag == "-h" || flag == "--help" => {
             println!("{USAGE}");
             return 0;
@@ -40,7 +50,7 @@ pub fn main_with_args(args: &[String]) -> i32 {
             eprintln!("{USAGE}");
             return 2;
         }
-    }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -63,27 +73,65 @@ pub fn main_with_args(args: &[String]) -> i32 {
                 return 2;
             }
         };
-        let running = match app::start(config).await {
-            Ok(running) => running,
-            Err(e) => {
-                tracing::error!("cannot start: {e}");
-                return 1;
-            }
-        };
-        app::shutdown_signal().await;
-        match tokio::time::timeout(SHUTDOWN_GRACE, running.stop()).await {
-            Err(_) => {
-                tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; exiting anyway");
-                0
-            }
-            Ok(Ok(())) => {
-                tracing::info!("stopped");
-                0
-            }
-            Ok(Err(e)) => {
-                tracing::error!("server error: {e}");
-                1
-            }
+        match command {
+            Command::Serve => serve(config).await,
+            Command::Scrub => run_scrub(config).await,
         }
     })
+}
+
+async fn serve(config: config::Config) -> i32 {
+    let running = match app::start(config).await {
+        Ok(running) => running,
+        Err(e) => {
+            tracing::error!("cannot start: {e}");
+            return 1;
+        }
+    };
+    app::shutdown_signal().await;
+    match tokio::time::timeout(SHUTDOWN_GRACE, running.stop()).await {
+        Err(_) => {
+            tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; exiting anyway");
+            0
+        }
+        Ok(Ok(())) => {
+            tracing::info!("stopped");
+            0
+        }
+        Ok(Err(e)) => {
+            tracing::error!("server error: {e}");
+            1
+        }
+    }
+}
+
+async fn run_scrub(config: config::Config) -> i32 {
+    let index = match index::Index::connect(&config.database_url).await {
+        Ok(index) => index,
+        Err(e) => {
+            tracing::error!("cannot open the index: {e}");
+            return 3;
+        }
+    };
+    let store = std::sync::Arc::new(store::FsStore::existing(&config.data_dir));
+    let registry = std::sync::Arc::new(codec::Registry::standard(config.zstd_level));
+    let result = scrub::scrub(&index, store, registry, &mut std::io::stdout()).await;
+    index.close().await;
+    match result {
+        Ok(report) => {
+            for ((codec, version), n) in &report.by_codec {
+                println!("checked {n} {codec} blobs ({version})");
+            }
+            println!(
+                "{} blobs checked, {} corrupt",
+                report.checked,
+                report.corrupt.len()
+            );
+            i32::from(!report.corrupt.is_empty())
+        }
+        Err(e) => {
+            tracing::error!("scrub stopped: {e}");
+            3
+        }
+    }
 }

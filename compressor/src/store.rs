@@ -47,6 +47,15 @@ impl FsStore {
         Ok(store)
     }
 
+    /// The store at `root` as it is, for reading alongside a running service (nothing is
+    /// created or cleaned up).
+    pub fn existing(root: &Path) -> Self {
+        Self {
+            blobs: root.join("blobs"),
+            tmp: root.join("tmp"),
+        }
+    }
+
     /// The file holding the stored form of `id` (a validated lowercase hex SHA-256).
     pub fn path_of(&self, id: &str) -> PathBuf {
         self.blobs.join(&id[0..2]).join(&id[2..4]).join(id)

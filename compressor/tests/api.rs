@@ -591,3 +591,49 @@ async fn a_full_queue_answers_busy_with_retry_after() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Runs `trove-compressor scrub` on the app's data; returns its exit code and standard output.
+async fn scrub(app: &TestApp) -> (i32, String) {
+    let data_dir = app.dir.path().join("compressor");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_trove-compressor"))
+            .arg("scrub")
+            .env_clear()
+            .env("COMPRESSOR_DATA_DIR", &data_dir)
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn scrub_and_get_detect_a_flipped_byte() {
+    let app = start().await;
+    let compressible = text(300_000);
+    let random = noise(50_000);
+    for data in [&compressible, &random] {
+        assert_eq!(
+            app.put(&sha(data), data.clone()).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let (code, out) = scrub(&app).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 blobs checked, 0 corrupt"), "{out}");
+
+    let damaged = sha(&random);
+    flip_byte(&app.blob_path(&damaged), 100);
+    let (code, out) = scrub(&app).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("corrupt {damaged} (raw 2)")), "{out}");
+    assert!(out.contains("2 blobs checked, 1 corrupt"), "{out}");
+    assert_problem(app.get(&damaged, None).await, 500, "blob_corrupt").await;
+    let intact = app.get(&sha(&compressible), None).await;
+    assert_eq!(intact.bytes().await.unwrap(), compressible);
+}
