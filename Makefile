@@ -7,7 +7,7 @@ CARGO ?= cargo
 COMPRESSOR_BIN := compressor/target/release/trove-compressor
 export TROVE_COMPRESSOR_BIN ?= $(abspath $(COMPRESSOR_BIN))
 
-.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust serve run clean screenshots bench bench-upload
+.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust serve run clean bench-compress screenshots bench bench-upload
 
 help:
 	@echo "make run     set up, build, start compressor + backend on ./data and open the desktop app"
@@ -70,3 +70,9 @@ run: setup
 
 clean:
 	rm -rf $(VENV) compressor/target data
+
+# Compression benchmark over a corpus directory (default: the shared corpus, built if missing):
+# Trove's codecs vs zstd -3 and -19, per media type; the table goes to compressor/bench-results/.
+bench-compress:
+	@dir="$(if $(CORPUS),$(abspath $(CORPUS)))"; if [ -z "$$dir" ]; then $(MAKE) --no-print-directory corpus && dir="$$($(PY) -c 'from tests.support.corpus import corpus_dir; print(corpus_dir())')"; fi; \
+	cd compressor && $(CARGO) run --release --locked --bin trove-bench-compress -- "$$dir" --out bench-results/compress.md

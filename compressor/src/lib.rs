@@ -2,6 +2,7 @@
 //! bytes. See `docs/API.md` for the HTTP contract.
 
 pub mod app;
+pub mod bench;
 pub mod codec;
 pub mod config;
 pub mod error;

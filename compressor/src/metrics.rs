@@ -36,6 +36,16 @@ impl Metrics {
         bump(&self.fallbacks, (codec.to_string(), reason.to_string()));
     }
 
+    /// How often each codec was passed over, by codec and reason.
+    pub fn fallbacks(&self) -> Vec<(String, String, u64)> {
+        self.fallbacks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|((codec, reason), n)| (codec.clone(), reason.clone(), *n))
+            .collect()
+    }
+
     pub fn corrupt_read(&self) {
         self.corrupt_reads.fetch_add(1, Ordering::Relaxed);
     }
