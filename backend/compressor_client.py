@@ -97,10 +97,12 @@ class CompressorClient:
         return response
 
     def put_blob(self, sha256: str, body: BinaryIO, size: int) -> StoredBlob:
+        # requests sends an empty file object with chunked encoding (it cannot tell an empty
+        # stream from one of unknown length), which contradicts Content-Length: 0.
         response = self._request(
             "PUT",
             f"/v1/blobs/{sha256}",
-            data=body,
+            data=body if size else b"",
             headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
         )
         if response.status_code not in (200, 201):

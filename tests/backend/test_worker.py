@@ -99,6 +99,20 @@ def test_stored_files_stream_from_the_compressor(
     assert client.get("/readyz").json["checks"]["compressor"] == "ok"
 
 
+def test_an_empty_file_is_stored_and_served(
+    client: FlaskClient,
+    alice: dict[str, str],
+    start_worker: Callable[[], Worker],
+    compressor_service: Compressor,
+) -> None:
+    file_id = upload_file(client, alice, b"", "empty.txt")
+    start_worker()
+    wait_for(lambda: item(client, alice, file_id)["state"] == "stored", timeout=15)
+    assert blob_status(compressor_service, item(client, alice, file_id)["sha256"]) == 200
+    content = client.get(f"/api/v1/files/{file_id}/content", headers=alice)
+    assert (content.status_code, content.data) == (200, b"")
+
+
 def test_same_content_shares_one_blob_until_its_last_file_is_deleted(
     client: FlaskClient,
     alice: dict[str, str],
