@@ -567,10 +567,15 @@ async fn a_full_queue_answers_busy_with_retry_after() {
          Content-Length: 1000\r\n\r\npartial"
     );
     slow.write_all(head.as_bytes()).await.unwrap();
-    let data = text(1000);
+    // Let it take the place before anything else competes for it.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut attempt = 0;
     let busy = loop {
-        let response = app.put(&sha(&data), data.clone()).await;
+        // New content each time: until the slow upload holds the place, these are stored.
+        attempt += 1;
+        let data = format!("attempt {attempt}").into_bytes();
+        let response = app.put(&sha(&data), data).await;
         if response.status() == StatusCode::SERVICE_UNAVAILABLE {
             break response;
         }
@@ -582,6 +587,7 @@ async fn a_full_queue_answers_busy_with_retry_after() {
     drop(slow);
     // Once the place is free again, the upload goes through.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let data = text(1000);
     loop {
         let status = app.put(&sha(&data), data.clone()).await.status();
         if status == StatusCode::CREATED {
