@@ -7,14 +7,14 @@ CARGO ?= cargo
 COMPRESSOR_BIN := compressor/target/release/trove-compressor
 export TROVE_COMPRESSOR_BIN ?= $(abspath $(COMPRESSOR_BIN))
 
-.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust serve run clean bench-compress screenshots bench bench-upload
+.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust serve run clean bench bench-upload bench-compress screenshots
 
 help:
 	@echo "make run     set up, build, start compressor + backend on ./data and open the desktop app"
 	@echo "make serve   start compressor + backend only (honours TROVE_* / COMPRESSOR_* variables)"
 	@echo "make test    set up and run every test (Rust, Python, MariaDB-backed, Qt offscreen)"
 	@echo "make lint    ruff, rustfmt and clippy"
-	@echo "make bench   run every benchmark (bench-upload: uploads through the whole stack)"
+	@echo "make bench   upload and compression benchmarks (ratios against cp and zstd)"
 
 setup: system-deps venv build
 
@@ -54,7 +54,7 @@ test-python: venv build corpus
 
 test: setup lint test-rust test-python
 
-bench: bench-upload
+bench: bench-upload bench-compress
 
 bench-upload: venv build corpus
 	$(PY) -m bench.bench_upload
