@@ -69,8 +69,13 @@ def test_pause_resume_with_speed_and_time_left(qtbot, panel, tmp_path):
 def test_failed_items_show_their_reason_and_cancel(qtbot, panel, tmp_path):
     missing = tmp_path / "up" / "gone.bin"
     big = write_random(tmp_path / "up" / "large.bin", 3 * 1024 * 1024)
-    panel.engine.add_paths([str(missing), str(big)])
     model = panel.transfers
+    # The large upload is under way before the other item fails, so both make one batch
+    # (a failure with nothing else pending would close a batch of its own).
+    panel.engine.add_file(big)
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: model.transfer_at(0).state is TransferState.UPLOADING, timeout=WAIT_MS)
+    panel.engine.add_file(missing)
     qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=WAIT_MS)
     failed_row = next(r for r in range(2) if model.transfer_at(r).name == "gone.bin")
     qtbot.waitUntil(
