@@ -78,6 +78,19 @@ fn deflate_streams_become_smaller_than_zlib_made_them() {
 }
 
 #[test]
+fn png_photographs_shrink_well_below_zlib_level_9() {
+    // zstd over the plain text does not beat zlib here; the pixel model must.
+    let input = png_photo(640, 400, 11);
+    let stored = round_trip(&deflate(DeflateKind::Png), &input).unwrap();
+    assert!(
+        stored.len() < input.len() * 92 / 100,
+        "{} vs {}",
+        stored.len(),
+        input.len()
+    );
+}
+
+#[test]
 fn lepton_shrinks_real_jpegs() {
     for jpeg in JPEGS {
         let stored = round_trip(&Lepton, jpeg).expect("lepton accepts a baseline JPEG");

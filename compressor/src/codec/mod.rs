@@ -8,6 +8,7 @@
 mod deflate;
 mod guard;
 mod lepton;
+mod range_coder;
 mod registry;
 mod thread;
 mod zstd;

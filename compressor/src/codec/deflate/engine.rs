@@ -10,6 +10,7 @@ use std::io::{self, Write};
 
 use preflate_rs::{ExitCode, PreflateConfig, PreflateStreamProcessor};
 
+use super::pixels::{Geometry, PixelModel};
 use super::records::RecordWriter;
 use super::window::Window;
 use crate::codec::guarded;
@@ -29,17 +30,48 @@ pub const MAX_STREAM_PLAIN: u64 = 1 << 30;
 /// Streams whose first chunk covers fewer compressed bytes are taken apart without a check.
 const CHECK_FROM: usize = 64 * 1024;
 
-/// Whether storing the first chunk as plain text and corrections is likely to be smaller than
-/// the deflate bytes: a fast zstd pass over the plain text decides. Some deflate encoders
-/// (zlib at its highest levels, on images) beat zstd at usable levels, and then re-creating
-/// the stream would only cost time.
-fn pays_off(plain: &[u8], corrections: &[u8], consumed: usize) -> bool {
-    if consumed < CHECK_FROM {
-        return true;
-    }
+/// How a stream's plain text is stored, decided on its first chunk.
+enum Plain {
+    /// As it is, for the zstd pass over the whole record stream.
+    Text,
+    /// Coded by the pixel model (PNG scanlines).
+    Pixels(Box<PixelModel>),
+}
+
+/// The first chunk's plain text coded by the pixel model, when that beats both the deflate
+/// bytes and zstd, together with the model's state after it.
+type PixelStart = (Box<PixelModel>, Vec<u8>);
+
+/// How to store the first chunk, or `None` when keeping the deflate bytes is likely smaller:
+/// the pixel model is tried when there is a geometry, and a fast zstd pass over the plain text
+/// estimates the other way. Some deflate encoders (zlib at its highest levels, on images) beat
+/// zstd at usable levels, and then re-creating the stream would only cost time.
+fn choose(
+    geometry: Option<Geometry>,
+    plain: &[u8],
+    corrections: &[u8],
+    consumed: usize,
+) -> Option<(Plain, Option<Vec<u8>>)> {
+    let pixels: Option<PixelStart> = geometry.map(|g| {
+        let mut model = Box::new(PixelModel::new(g));
+        let coded = model.encode(plain);
+        (model, coded)
+    });
+    let pixel_size = pixels.as_ref().map_or(usize::MAX, |(_, coded)| coded.len());
     // Level 3 is about a tenth larger than the levels used for storing.
-    let estimate = zstd::bulk::compress(plain, 3).map_or(usize::MAX, |c| c.len() * 9 / 10);
-    estimate.saturating_add(corrections.len()) < consumed
+    let text_size = if consumed < CHECK_FROM && pixels.is_none() {
+        0
+    } else {
+        zstd::bulk::compress(plain, 3).map_or(usize::MAX, |c| c.len() * 9 / 10)
+    };
+    let best = pixel_size.min(text_size).saturating_add(corrections.len());
+    if best >= consumed && consumed >= CHECK_FROM {
+        return None;
+    }
+    Some(match pixels {
+        Some((model, coded)) if pixel_size <= text_size => (Plain::Pixels(model), Some(coded)),
+        _ => (Plain::Text, None),
+    })
 }
 
 fn config() -> PreflateConfig {
@@ -52,12 +84,15 @@ fn config() -> PreflateConfig {
 }
 
 /// Takes apart the deflate stream at the window's position; returns the compressed bytes it
-/// covered (0 when preflate could not start).
+/// covered (0 when preflate could not start). `geometry` is the layout of the scanlines the
+/// stream holds, for a PNG that the pixel model can code.
 pub fn deflate_stream<W: Write>(
     window: &mut dyn Window,
     out: &mut RecordWriter<W>,
+    geometry: Option<Geometry>,
 ) -> io::Result<u64> {
     let mut processor = PreflateStreamProcessor::new(&config());
+    let mut plain_mode = Plain::Text;
     let mut want = FIRST_STEP;
     let mut covered = 0u64;
     let mut plain_total = 0u64;
@@ -72,10 +107,26 @@ pub fn deflate_stream<W: Write>(
         match result {
             Ok(Ok((consumed, corrections))) if consumed > 0 => {
                 let plain = processor.plain_text().text();
-                if covered == 0 && !pays_off(plain, &corrections, consumed) {
-                    return Ok(0);
+                let first = covered == 0;
+                let mut first_coded = None;
+                if first {
+                    let Some((mode, coded)) = choose(geometry, plain, &corrections, consumed)
+                    else {
+                        return Ok(0);
+                    };
+                    if let (Plain::Pixels(_), Some(g)) = (&mode, geometry) {
+                        out.pixel_geometry(g)?;
+                    }
+                    plain_mode = mode;
+                    first_coded = coded;
                 }
-                out.deflate_chunk(covered == 0, plain, &corrections)?;
+                match &mut plain_mode {
+                    Plain::Text => out.deflate_chunk(first, plain, &corrections)?,
+                    Plain::Pixels(model) => {
+                        let coded = first_coded.unwrap_or_else(|| model.encode(plain));
+                        out.pixel_chunk(first, plain.len(), &coded, &corrections)?;
+                    }
+                }
                 plain_total += plain.len() as u64;
                 window.consume(consumed);
                 covered += consumed as u64;

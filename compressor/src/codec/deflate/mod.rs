@@ -1,10 +1,12 @@
 //! Deflate re-creation (crate `preflate-rs`) + zstd, for PNG, ZIP containers, gzip and PDF.
 //!
 //! Deflate streams are stored as their plain text plus preflate's corrections, and the whole
-//! record stream (see [`records`]) is compressed with zstd. One codec per container format, so
+//! record stream (see [`records`]) is compressed with zstd. The scanlines inside a PNG are
+//! coded by a pixel model of their own ([`pixels`]) where that is smaller. One codec per container format, so
 //! that `/v1/stats` shows what each saves; they share the stored format and decoder.
 
 mod engine;
+mod pixels;
 mod records;
 mod scan;
 mod window;
@@ -66,8 +68,9 @@ impl Codec for Deflate {
 
     fn version(&self) -> String {
         format!(
-            "preflate-rs {PREFLATE_VERSION}; zstd {}",
-            ::zstd::zstd_safe::version_string()
+            "preflate-rs {PREFLATE_VERSION}; zstd {}; pixels {}",
+            ::zstd::zstd_safe::version_string(),
+            records::PIXELS_VERSION
         )
     }
 

@@ -9,6 +9,11 @@
 //!   'I'                          PNG: what follows is the payload of consecutive IDAT chunks
 //!   'N' len:u32                  PNG: the next IDAT chunk holds len payload bytes
 //!   'J'                          PNG: end of the IDAT chunks
+//!   'G' geometry:10 bytes        PNG: the deflate stream that follows holds scanlines of this
+//!                                layout (see [`Geometry::to_bytes`])
+//!   'P' first:u8 plain_len:u32 coded_len:u32 coded corrections_len:u32 corrections
+//!                                like 'D', the plain text coded by the pixel model of the
+//!                                latest 'G' record (first = 1 starts the stream and the model)
 //!   'E'                          end of the blob
 //! ```
 //!
@@ -22,8 +27,12 @@ use std::rc::Rc;
 
 use preflate_rs::RecreateStreamProcessor;
 
+use super::pixels::{Geometry, PixelModel};
+
 const MAGIC: &[u8; 4] = b"TRVP";
 const VERSION: u8 = 1;
+/// The pixel model's version, part of the codec version (a change of model is a new format).
+pub const PIXELS_VERSION: u32 = 1;
 /// Literal records are cut at this size.
 const LITERAL_RECORD: usize = 256 * 1024;
 /// Largest plain text or correction block a decoder accepts in one record.
@@ -91,6 +100,32 @@ impl<W: Write> RecordWriter<W> {
         self.flush_literal()?;
         self.out.write_all(&[b'D', u8::from(first)])?;
         for part in [plain, corrections] {
+            let len = u32::try_from(part.len()).map_err(|_| invalid("record too large"))?;
+            self.out.write_all(&len.to_le_bytes())?;
+            self.out.write_all(part)?;
+        }
+        Ok(())
+    }
+
+    /// Announces that the next deflate stream's plain text is coded by the pixel model.
+    pub fn pixel_geometry(&mut self, geometry: Geometry) -> io::Result<()> {
+        self.tag(b'G')?;
+        self.out.write_all(&geometry.to_bytes())
+    }
+
+    /// One chunk of a deflate stream whose plain text (`plain_len` bytes) the pixel model coded.
+    pub fn pixel_chunk(
+        &mut self,
+        first: bool,
+        plain_len: usize,
+        coded: &[u8],
+        corrections: &[u8],
+    ) -> io::Result<()> {
+        self.flush_literal()?;
+        self.out.write_all(&[b'P', u8::from(first)])?;
+        let len = u32::try_from(plain_len).map_err(|_| invalid("record too large"))?;
+        self.out.write_all(&len.to_le_bytes())?;
+        for part in [coded, corrections] {
             let len = u32::try_from(part.len()).map_err(|_| invalid("record too large"))?;
             self.out.write_all(&len.to_le_bytes())?;
             self.out.write_all(part)?;
@@ -193,6 +228,8 @@ pub struct RecordReader<'a> {
     served: usize,
     framer: Option<IdatFramer>,
     recreate: Option<RecreateStreamProcessor>,
+    geometry: Option<Geometry>,
+    pixels: Option<PixelModel>,
     ended: bool,
 }
 
@@ -226,6 +263,8 @@ impl<'a> RecordReader<'a> {
             served: 0,
             framer: None,
             recreate: None,
+            geometry: None,
+            pixels: None,
             ended: false,
         })
     }
@@ -238,6 +277,18 @@ impl<'a> RecordReader<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// Re-creates the deflate bytes of one chunk from its plain text and corrections.
+    fn recreate_chunk(&mut self, first: bool, plain: &[u8], corrections: &[u8]) -> io::Result<()> {
+        if first || self.recreate.is_none() {
+            self.recreate = Some(RecreateStreamProcessor::new());
+        }
+        let recreate = self.recreate.as_mut().expect("set above");
+        let (deflate, _) = recreate
+            .recompress(&mut &plain[..], corrections)
+            .map_err(|e| invalid(&format!("preflate: {e:?}")))?;
+        self.emit(&deflate)
     }
 
     /// Decodes the next record into `out`.
@@ -254,14 +305,31 @@ impl<'a> RecordReader<'a> {
                 self.records.read_exact(&mut first)?;
                 let plain = read_block(&mut self.records)?;
                 let corrections = read_block(&mut self.records)?;
-                if first[0] == 1 || self.recreate.is_none() {
-                    self.recreate = Some(RecreateStreamProcessor::new());
+                self.recreate_chunk(first[0] == 1, &plain, &corrections)?;
+            }
+            b'G' => {
+                let mut bytes = [0u8; 10];
+                self.records.read_exact(&mut bytes)?;
+                self.geometry = Some(
+                    Geometry::from_bytes(&bytes).ok_or_else(|| invalid("bad pixel geometry"))?,
+                );
+            }
+            b'P' => {
+                let mut first = [0u8; 1];
+                self.records.read_exact(&mut first)?;
+                let plain_len = read_u32(&mut self.records)? as usize;
+                if plain_len > MAX_RECORD {
+                    return Err(invalid("record larger than the decoder accepts"));
                 }
-                let recreate = self.recreate.as_mut().expect("set above");
-                let (deflate, _) = recreate
-                    .recompress(&mut &plain[..], &corrections)
-                    .map_err(|e| invalid(&format!("preflate: {e:?}")))?;
-                self.emit(&deflate)?;
+                let coded = read_block(&mut self.records)?;
+                let corrections = read_block(&mut self.records)?;
+                if first[0] == 1 || self.pixels.is_none() {
+                    let geometry = self.geometry.ok_or_else(|| invalid("P before G"))?;
+                    self.pixels = Some(PixelModel::new(geometry));
+                }
+                let model = self.pixels.as_mut().expect("set above");
+                let plain = model.decode(&coded, plain_len);
+                self.recreate_chunk(first[0] == 1, &plain, &corrections)?;
             }
             b'N' => {
                 let len = read_u32(&mut self.records)?;

@@ -8,6 +8,7 @@
 use std::io::{self, Write};
 
 use super::engine::deflate_stream;
+use super::pixels::Geometry;
 use super::records::RecordWriter;
 use super::window::{IdatWindow, Input, Window};
 use super::DeflateKind;
@@ -64,13 +65,17 @@ fn zlib_header(b: &[u8]) -> bool {
 
 fn png<W: Write>(input: &mut Input<'_>, out: &mut RecordWriter<W>) -> io::Result<()> {
     copy(input, out, PNG_SIGNATURE.len() as u64)?;
+    let mut geometry = None;
     loop {
-        let header = input.fill(8)?;
+        let header = input.fill(8 + 13)?;
         if header.len() < 8 {
             return copy_rest(input, out);
         }
         if &header[4..8] != b"IDAT" {
             let len = u32::from_be_bytes(header[..4].try_into().expect("4 bytes"));
+            if &header[4..8] == b"IHDR" && len == 13 {
+                geometry = header.get(8..).and_then(Geometry::from_ihdr);
+            }
             copy(input, out, 12 + u64::from(len))?;
             continue;
         }
@@ -78,7 +83,7 @@ fn png<W: Write>(input: &mut Input<'_>, out: &mut RecordWriter<W>) -> io::Result
         let mut idat = IdatWindow::new(input, out.lengths());
         if zlib_header(idat.fill(2)?) {
             copy(&mut idat, out, 2)?;
-            deflate_stream(&mut idat, out)?;
+            deflate_stream(&mut idat, out, geometry.take())?;
         }
         copy_rest(&mut idat, out)?;
         out.idat_end()?;
@@ -177,7 +182,7 @@ fn scan<W: Write>(
             Some((at, start)) if at < searched => {
                 out.literal(&data[..start])?;
                 input.consume(start);
-                deflate_stream(input, out)?;
+                deflate_stream(input, out, None)?;
             }
             _ => {
                 out.literal(&data[..searched])?;
