@@ -1,20 +1,36 @@
 //! A binary adaptive range coder (the LZMA construction), for the codecs' own models.
 //!
 //! Each binary decision is coded with a [`Prob`]: the probability that the bit is 0 in 16-bit
-//! fixed point, moved towards what was seen after every bit. Models are written once against
+//! fixed point, the mean of two estimates moved towards what was seen after every bit, one
+//! quickly (it follows local change) and one slowly (it is precise where the data is steady). Models are written once against
 //! [`BitCoder`], so that the encoder and the decoder walk exactly the same steps: the encoder is
 //! handed the bit and returns it, the decoder ignores what it is handed and returns the bit it
 //! read. Decoding damaged input never panics; it yields wrong bits, which the store's hash
 //! comparison then rejects.
 
-/// Probability that the next bit is 0, out of 65 536; never 0 and never 65 536.
-pub type Prob = u16;
+/// Probability that the next bit is 0, out of 65 536, as a fast and a slow estimate.
+#[derive(Debug, Clone, Copy)]
+pub struct Prob {
+    fast: u16,
+    slow: u16,
+}
+
+impl Prob {
+    /// The probability used for coding; never 0 and never 65 536.
+    fn get(self) -> u32 {
+        (u32::from(self.fast) + u32::from(self.slow)) >> 1
+    }
+}
 
 /// A probability that knows nothing yet.
-pub const HALF: Prob = 1 << 15;
+pub const HALF: Prob = Prob {
+    fast: 1 << 15,
+    slow: 1 << 15,
+};
 
-/// Adaptation speed: each bit moves the probability 1/32 of the way towards it.
-const SHIFT: u32 = 5;
+/// Adaptation speeds: each bit moves the estimates 1/16 and 1/128 of the way towards it.
+const FAST: u32 = 4;
+const SLOW: u32 = 7;
 const TOP: u32 = 1 << 24;
 
 pub trait BitCoder {
@@ -33,13 +49,18 @@ pub trait BitCoder {
     }
 }
 
-fn update(prob: &mut Prob, bit: u32) {
-    let p = u32::from(*prob);
-    *prob = if bit == 0 {
-        p + ((65_536 - p) >> SHIFT)
+fn moved(p: u16, bit: u32, shift: u32) -> u16 {
+    let p = u32::from(p);
+    (if bit == 0 {
+        p + ((65_536 - p) >> shift)
     } else {
-        p - (p >> SHIFT)
-    } as Prob;
+        p - (p >> shift)
+    }) as u16
+}
+
+fn update(prob: &mut Prob, bit: u32) {
+    prob.fast = moved(prob.fast, bit, FAST);
+    prob.slow = moved(prob.slow, bit, SLOW);
 }
 
 pub struct Encoder {
@@ -92,7 +113,7 @@ impl Encoder {
 
 impl BitCoder for Encoder {
     fn bit(&mut self, prob: &mut Prob, bit: u32) -> u32 {
-        let bound = (self.range >> 16) * u32::from(*prob);
+        let bound = (self.range >> 16) * prob.get();
         if bit == 0 {
             self.range = bound;
         } else {
@@ -139,7 +160,7 @@ impl<'a> Decoder<'a> {
 
 impl BitCoder for Decoder<'_> {
     fn bit(&mut self, prob: &mut Prob, _: u32) -> u32 {
-        let bound = (self.range >> 16) * u32::from(*prob);
+        let bound = (self.range >> 16) * prob.get();
         let bit = if self.code < bound {
             self.range = bound;
             0

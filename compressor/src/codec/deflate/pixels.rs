@@ -3,13 +3,15 @@
 //! A PNG's deflate stream holds filtered scanlines: each row is a filter-type byte followed by
 //! the row's bytes, each the difference between a pixel byte and a prediction from its
 //! neighbours. Deflate codes those differences poorly for photographs and artwork. This model
-//! undoes the PNG filter, predicts every byte again with the median edge detector of LOCO-I,
-//! corrects the green and blue predictions by none, half or all of the red and green errors of
-//! the same pixel (whichever has lately been best: channels move together in photographs, less
-//! so in artwork and noise), and
-//! codes the residual with an adaptive range coder in a context chosen by how large the
-//! residuals around it were. Decoding re-applies the row's own PNG filter, so the exact
-//! filtered bytes — and with preflate's corrections the exact deflate stream — come back.
+//! undoes the PNG filter and predicts every byte again from its neighbours: five guesses
+//! (LOCO-I's median edge detector, the plane through left, up and up-left, left, up and
+//! up-right) are blended, each weighted by the inverse square of the errors it made around this
+//! byte. Green and blue are then corrected by none, half or all of the red and green errors of
+//! the same pixel, whichever has lately been best (channels move together in photographs, less
+//! so in artwork and noise). The residual is coded with an adaptive range coder in a context
+//! chosen by how large the residuals around it were. Decoding re-applies the row's own PNG
+//! filter, so the exact filtered bytes — and with preflate's corrections the exact deflate
+//! stream — come back.
 //!
 //! The model reads any byte stream: bytes past the last row are coded in a context of their
 //! own, and the outcome never depends on the data being a valid image, only on both sides
@@ -21,8 +23,8 @@ use crate::codec::range_coder::{BitCoder, Decoder, Encoder, Prob, HALF};
 const MAX_ROW_BYTES: usize = 1 << 24;
 /// Context classes per byte position in a pixel (channels beyond the fourth share the last).
 const CLASSES: usize = 4;
-/// Buckets of the neighbourhood's residual size.
-const ACTIVITY: usize = 9;
+/// Buckets of the neighbourhood's residual size (half steps of its logarithm).
+const ACTIVITY: usize = 16;
 /// Buckets of the residual size of the pixel's previous channel.
 const CHANNEL: usize = 6;
 /// Filter-type contexts: the previous row's filter type, 5 meaning "not a valid type".
@@ -31,6 +33,8 @@ const FILTERS: usize = 6;
 const WEIGHTS: [i32; 3] = [0, 1, 2];
 /// How fast the record of each weight's errors forgets: 1/2^DECAY per byte.
 const DECAY: u32 = 4;
+/// Predictions that are blended: median edge detector, plane, left, up, up-right.
+const PREDICTORS: usize = 5;
 
 /// What a PNG's header says about the layout of its scanlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,12 +116,15 @@ pub struct PixelModel {
     /// Magnitudes of the residuals coded for those rows.
     above_residuals: Vec<u8>,
     row_residuals: Vec<u8>,
+    /// Each predictor's error at every byte of those rows.
+    above_errors: Vec<[u16; PREDICTORS]>,
+    row_errors: Vec<[u16; PREDICTORS]>,
     rows_done: u32,
     /// 0 at the filter-type byte, then 1 + the index of the next byte of the row.
     column: usize,
     filter: u8,
     previous_filter: u8,
-    /// The signed error of the median prediction for the pixel's previous byte.
+    /// The signed error of the blended prediction for the pixel's previous byte.
     channel_error: i32,
     /// For the green and blue bytes, the recent errors that each of [`WEIGHTS`] would have made.
     weight_errors: [[u32; 3]; 2],
@@ -163,8 +170,21 @@ fn png_prediction(filter: u8, a: u8, b: u8, c: u8) -> u8 {
     }
 }
 
+/// `floor(log2(value + 1))`, at most `buckets - 1`.
 fn bucket(value: u32, buckets: usize) -> usize {
     ((u32::BITS - (value + 1).leading_zeros() - 1) as usize).min(buckets - 1)
+}
+
+/// About `2 * log2(value + 1)`: the logarithm and the bit below the leading one.
+fn half_bucket(value: u32, buckets: usize) -> usize {
+    let v = value + 1;
+    let log = (u32::BITS - v.leading_zeros() - 1) as usize;
+    let half = if log > 0 {
+        (v >> (log - 1)) as usize & 1
+    } else {
+        0
+    };
+    (2 * log + half).min(buckets - 1)
 }
 
 fn zigzag(v: u8) -> u8 {
@@ -184,6 +204,8 @@ impl PixelModel {
             above: vec![0; row_bytes],
             row: vec![0; row_bytes],
             above_residuals: vec![0; row_bytes],
+            above_errors: vec![[0; PREDICTORS]; row_bytes],
+            row_errors: vec![[0; PREDICTORS]; row_bytes],
             row_residuals: vec![0; row_bytes],
             rows_done: 0,
             column: 0,
@@ -244,7 +266,40 @@ impl PixelModel {
             .copied()
             .unwrap_or(up_residual);
 
-        let med = median(i32::from(a), i32::from(b), i32::from(c));
+        let d = self.above.get(i + bpp).copied().unwrap_or(b);
+        let (ai, bi, ci) = (i32::from(a), i32::from(b), i32::from(c));
+        let guesses = [
+            median(ai, bi, ci),
+            (ai + bi - ci).clamp(0, 255),
+            ai,
+            bi,
+            i32::from(d),
+        ];
+        // Each guess weighs by how well it did around this byte: 1 / (its errors there)².
+        let none = [0u16; PREDICTORS];
+        let left = if i >= bpp {
+            &self.row_errors[i - bpp]
+        } else {
+            &none
+        };
+        let up = &self.above_errors[i];
+        let up_left = if i >= bpp {
+            &self.above_errors[i - bpp]
+        } else {
+            &none
+        };
+        let up_right = self.above_errors.get(i + bpp).unwrap_or(up);
+        let (mut sum, mut total) = (0i64, 0i64);
+        for p in 0..PREDICTORS {
+            let error = 2 * (u32::from(left[p]) + u32::from(up[p]))
+                + u32::from(up_left[p])
+                + u32::from(up_right[p])
+                + 1;
+            let weight = i64::from((1u32 << 30) / (error * error).max(1)).max(1);
+            sum += weight * i64::from(guesses[p]);
+            total += weight;
+        }
+        let blend = ((sum + total / 2) / total) as i32;
         let corrected = self.geometry.color && (k == 1 || k == 2);
         let weight = if corrected {
             let errors = &self.weight_errors[k - 1];
@@ -255,7 +310,7 @@ impl PixelModel {
         } else {
             0
         };
-        let prediction = (med + weight * self.channel_error / 2) as u8;
+        let prediction = (blend + weight * self.channel_error / 2) as u8;
         let activity = u32::from(left_residual)
             + u32::from(up_residual)
             + (u32::from(up_left_residual) + u32::from(up_right_residual)) / 2;
@@ -265,7 +320,7 @@ impl PixelModel {
             0
         };
         let context =
-            (k.min(CLASSES - 1) * ACTIVITY + bucket(activity, ACTIVITY)) * CHANNEL + channel;
+            (k.min(CLASSES - 1) * ACTIVITY + half_bucket(activity, ACTIVITY)) * CHANNEL + channel;
 
         let png = png_prediction(self.filter, a, b, c);
         let residual_in = zigzag(filtered.wrapping_add(png).wrapping_sub(prediction));
@@ -275,17 +330,22 @@ impl PixelModel {
         if corrected {
             let actual = i32::from(pixel);
             for (j, error) in self.weight_errors[k - 1].iter_mut().enumerate() {
-                let guess = med + WEIGHTS[j] * self.channel_error / 2;
+                let guess = blend + WEIGHTS[j] * self.channel_error / 2;
                 *error = *error - (*error >> DECAY) + (actual - guess).unsigned_abs();
             }
         }
+        let actual = i32::from(pixel);
+        for (error, guess) in self.row_errors[i].iter_mut().zip(guesses) {
+            *error = (actual - guess).unsigned_abs() as u16;
+        }
         self.row[i] = pixel;
         self.row_residuals[i] = (residual as i8).unsigned_abs();
-        self.channel_error = i32::from(pixel) - med;
+        self.channel_error = i32::from(pixel) - blend;
         self.column += 1;
         if self.column > self.row.len() {
             std::mem::swap(&mut self.above, &mut self.row);
             std::mem::swap(&mut self.above_residuals, &mut self.row_residuals);
+            std::mem::swap(&mut self.above_errors, &mut self.row_errors);
             self.rows_done += 1;
             self.column = 0;
             self.previous_filter = self.filter;
