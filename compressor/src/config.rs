@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 /// Default zstd level: a good ratio at a speed that keeps up with uploads.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 7;
+/// Default zstd level over the deflate codecs' records: their plain text (PDF, office and
+/// gzip contents) is text-like and gains from a deeper search; pixel-coded PNG scanlines pass
+/// through it almost untouched.
+pub const DEFAULT_DEFLATE_ZSTD_LEVEL: i32 = 12;
 /// Default upper bound for one blob (1 TiB): large enough for any file, small enough to stop runaways.
 pub const DEFAULT_MAX_BLOB_SIZE: u64 = 1 << 40;
 
@@ -27,6 +31,8 @@ pub struct Config {
     /// `None`: read or create the token file in `data_dir`.
     pub token: Option<String>,
     pub zstd_level: i32,
+    /// zstd level over the deflate codecs' record streams.
+    pub deflate_zstd_level: i32,
     pub max_blob_size: u64,
     /// Size of the pool that compresses blobs.
     pub workers: usize,
@@ -58,6 +64,12 @@ impl Config {
             DEFAULT_ZSTD_LEVEL,
             |l| (1..=22).contains(l),
         )?;
+        let deflate_zstd_level = parse(
+            get("COMPRESSOR_DEFLATE_ZSTD_LEVEL"),
+            "COMPRESSOR_DEFLATE_ZSTD_LEVEL",
+            DEFAULT_DEFLATE_ZSTD_LEVEL,
+            |l| (1..=22).contains(l),
+        )?;
         let max_blob_size = parse(
             get("COMPRESSOR_MAX_BLOB_SIZE"),
             "COMPRESSOR_MAX_BLOB_SIZE",
@@ -84,6 +96,7 @@ impl Config {
             database_url,
             token: get("COMPRESSOR_TOKEN").map(str::to_string),
             zstd_level,
+            deflate_zstd_level,
             max_blob_size,
             workers,
             queue,
@@ -130,6 +143,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://./data/compressor/index.db");
         assert!(c.token.is_none());
         assert_eq!(c.zstd_level, DEFAULT_ZSTD_LEVEL);
+        assert_eq!(c.deflate_zstd_level, DEFAULT_DEFLATE_ZSTD_LEVEL);
         assert!(c.workers >= 1);
         assert_eq!(c.queue, 4 * c.workers);
     }
@@ -141,8 +155,10 @@ mod tests {
             ("COMPRESSOR_PORT", "0"),
             ("COMPRESSOR_TOKEN", " secret "),
             ("COMPRESSOR_HOST", "0.0.0.0"),
+            ("COMPRESSOR_DEFLATE_ZSTD_LEVEL", "19"),
         ]))
         .unwrap();
+        assert_eq!(c.deflate_zstd_level, 19);
         assert_eq!(c.data_dir, PathBuf::from("/srv/trove/compressor"));
         assert_eq!(c.database_url, "sqlite:///srv/trove/compressor/index.db");
         assert_eq!(c.port, 0);
@@ -168,6 +184,7 @@ mod tests {
             ("COMPRESSOR_PORT", "http"),
             ("COMPRESSOR_ZSTD_LEVEL", "0"),
             ("COMPRESSOR_ZSTD_LEVEL", "23"),
+            ("COMPRESSOR_DEFLATE_ZSTD_LEVEL", "0"),
             ("COMPRESSOR_WORKERS", "0"),
         ] {
             let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();

@@ -275,7 +275,7 @@ mod tests {
     fn compressible_data_is_stored_with_zstd() {
         let f = fixture();
         let data = b"a line of text\n".repeat(10_000);
-        let (id, stored) = ingest(&f, &Registry::standard(7), &data);
+        let (id, stored) = ingest(&f, &Registry::standard(7, 12), &data);
         assert_eq!(stored.codec, "zstd");
         assert_eq!(stored.codec_version, ::zstd::zstd_safe::version_string());
         assert!(stored.stored_size < data.len() as u64 / 20);
@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn incompressible_and_empty_data_are_stored_raw() {
         let f = fixture();
-        let registry = Registry::standard(7);
+        let registry = Registry::standard(7, 12);
         let (_, stored) = ingest(&f, &registry, &noise(300_000));
         assert_eq!((stored.codec.as_str(), stored.stored_size), (RAW, 300_000));
         let (_, stored) = ingest(&f, &registry, b"");

@@ -115,7 +115,10 @@ async fn run_scrub(config: config::Config) -> i32 {
         }
     };
     let store = std::sync::Arc::new(store::FsStore::existing(&config.data_dir));
-    let registry = std::sync::Arc::new(codec::Registry::standard(config.zstd_level));
+    let registry = std::sync::Arc::new(codec::Registry::standard(
+        config.zstd_level,
+        config.deflate_zstd_level,
+    ));
     let result = scrub::scrub(&index, store, registry, &mut std::io::stdout()).await;
     index.close().await;
     match result {

@@ -30,6 +30,7 @@ async fn start_configured(max_blob_size: u64, workers: usize, queue: usize) -> T
         data_dir,
         token: Some(TOKEN.into()),
         zstd_level: 7,
+        deflate_zstd_level: 12,
         max_blob_size,
         workers,
         queue,

@@ -69,7 +69,7 @@ fn png_declaring_huge_dimensions() -> Vec<u8> {
 fn hostile_inputs_round_trip_exactly() {
     let root = tempfile::tempdir().unwrap();
     let store = FsStore::open(root.path()).unwrap();
-    let registry = Registry::standard(3);
+    let registry = Registry::standard(3, 3);
     let content = text(100_000, 5);
     let gz = gzip(&content, 6);
     let zipped = zip(&content, 6);

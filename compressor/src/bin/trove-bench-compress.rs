@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use trove_compressor::bench;
 use trove_compressor::codec::Registry;
-use trove_compressor::config::DEFAULT_ZSTD_LEVEL;
+use trove_compressor::config::{DEFAULT_DEFLATE_ZSTD_LEVEL, DEFAULT_ZSTD_LEVEL};
 
 const USAGE: &str = "usage: trove-bench-compress DIR [--out FILE] [--jobs N]\n\n\
 Stores every file under DIR with Trove's codec selection (as the service does: encode, decode,\n\
@@ -41,7 +41,11 @@ fn main() -> ExitCode {
     };
     let result = bench::corpus(&dir).and_then(|files| {
         eprintln!("benchmarking {} files with {jobs} jobs...", files.len());
-        bench::run(&files, &Registry::standard(DEFAULT_ZSTD_LEVEL), jobs)
+        bench::run(
+            &files,
+            &Registry::standard(DEFAULT_ZSTD_LEVEL, DEFAULT_DEFLATE_ZSTD_LEVEL),
+            jobs,
+        )
     });
     let (results, walls) = match result {
         Ok(done) => done,

@@ -21,10 +21,11 @@ fn raw_frame(stored: &[u8], _: usize) -> std::io::Result<Vec<u8>> {
 
 impl Registry {
     /// The production line-up: format-aware codecs first, then zstd for anything compressible.
-    pub fn standard(zstd_level: i32) -> Self {
+    /// `zstd_level` is for the zstd codec, `deflate_level` for the deflate codecs' records.
+    pub fn standard(zstd_level: i32, deflate_level: i32) -> Self {
         let mut codecs: Vec<Arc<dyn Codec>> = vec![Arc::new(Lepton)];
         for kind in DeflateKind::ALL {
-            codecs.push(Arc::new(Deflate::new(kind, zstd_level)));
+            codecs.push(Arc::new(Deflate::new(kind, deflate_level)));
         }
         codecs.push(Arc::new(Zstd::new(zstd_level)));
         Self::with_codecs(codecs)
@@ -109,7 +110,7 @@ mod tests {
 
     #[test]
     fn raw_is_identity_and_last() {
-        let registry = Registry::standard(7);
+        let registry = Registry::standard(7, 12);
         assert_eq!(
             registry.names(),
             vec![
@@ -133,7 +134,7 @@ mod tests {
 
     #[test]
     fn unknown_codec_is_an_error() {
-        let registry = Registry::standard(7);
+        let registry = Registry::standard(7, 12);
         assert!(matches!(
             registry.decoder("lzma", Box::new(&b""[..]), 0),
             Err(CodecError::Unknown(name)) if name == "lzma"
