@@ -67,8 +67,8 @@ def _progress_headers(upload: Upload) -> dict[str, str]:
 
 
 @bp.route("/", methods=["OPTIONS"], provide_automatic_options=False)
-@login_required
 def options() -> Response:
+    # tus clients probe OPTIONS without credentials; the answer holds only limits.
     return Response(
         status=204,
         headers={
