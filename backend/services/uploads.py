@@ -117,8 +117,8 @@ def create(
     if source is not None:
         db.session.add(upload)
         db.session.commit()
-        with _writer_lock(upload):
-            _publish(rt, upload, source.sha256 or "", source)
+        with _writer_lock(upload) as lock:
+            _publish(rt, upload, source.sha256 or "", source, lock)
         return upload, True
     _ensure_room(rt, 0)
     try:
@@ -129,8 +129,8 @@ def create(
     db.session.commit()
     rt.hashes.put(upload.uid, 0, hashlib.sha256())
     if length == 0:
-        with _writer_lock(upload):
-            _complete(rt, upload, hashlib.sha256().hexdigest())
+        with _writer_lock(upload) as lock:
+            _complete(rt, upload, hashlib.sha256().hexdigest(), lock)
     return upload, False
 
 
@@ -281,8 +281,7 @@ def append(
             lock.released = True
             rt.hashes.put(upload.uid, new_offset, whole)
         else:
-            _advance(rt, upload, received)
-            _complete(rt, upload, whole.hexdigest())
+            _complete(rt, upload, whole.hexdigest(), lock)
     return upload
 
 
@@ -346,12 +345,6 @@ def _heartbeat_ticker(upload_id: int, token: str) -> Callable[[], None]:
     return tick
 
 
-def _advance(rt: Runtime, upload: Upload, received: int) -> None:
-    upload.offset += received
-    upload.expires = _expires(rt)
-    db.session.commit()
-
-
 def _discard(rt: Runtime, upload: Upload) -> None:
     db.session.delete(upload)
     db.session.commit()
@@ -359,7 +352,7 @@ def _discard(rt: Runtime, upload: Upload) -> None:
     rt.hashes.drop(upload.uid)
 
 
-def _complete(rt: Runtime, upload: Upload, sha256: str) -> None:
+def _complete(rt: Runtime, upload: Upload, sha256: str, lock: _Lock) -> None:
     """All bytes are staged and `sha256` is their hash: verify, then publish the file row
     (state `processing`)."""
     rt.hashes.drop(upload.uid)
@@ -372,12 +365,15 @@ def _complete(rt: Runtime, upload: Upload, sha256: str) -> None:
             "The received file does not match the sha256 given at creation; nothing was "
             "saved. Upload the file again.",
         )
-    _publish(rt, upload, sha256, None)
+    _publish(rt, upload, sha256, None, lock)
 
 
-def _publish(rt: Runtime, upload: Upload, sha256: str, source: Item | None) -> None:
+def _publish(rt: Runtime, upload: Upload, sha256: str, source: Item | None, lock: _Lock) -> None:
     """Create the upload's file row under a free name. Its content is the upload's staged
-    file, or, for `source`, the content that file already has (stored or staged)."""
+    file, or, for `source`, the content that file already has (stored or staged).
+
+    One commit saves the file row, the upload's final offset and the release of its lock:
+    a crash before it leaves the upload where its last acknowledged chunk left it."""
     skip: set[str] = set()
     for _ in range(_PUBLISH_ATTEMPTS):
         if upload.parent_id is not None and (
@@ -410,11 +406,15 @@ def _publish(rt: Runtime, upload: Upload, sha256: str, source: Item | None) -> N
         try:
             db.session.flush()
             upload.file_id = item.id
+            upload.offset = upload.length
+            upload.expires = _expires(rt)
+            upload.lock_token = upload.locked_at = None
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
             skip.add(name)
             continue
+        lock.released = True
         rt.work_ready.set()
         return
     raise Problem(

@@ -113,3 +113,35 @@ def test_a_long_write_keeps_its_lock_fresh(
     )
     assert response.status_code == 204
     assert len(set(seen)) >= 3  # the lock's timestamp moved while the body streamed in
+
+
+def test_each_chunk_costs_two_commits(
+    client: FlaskClient, alice: dict[str, str], app: Flask
+) -> None:
+    """Taking the lock is one commit; the chunk's offset (or, for the last chunk, the
+    offset, the new file and the lock's release together) is the other."""
+    location = create(client, alice, 6).headers["Location"]
+    with app.app_context():
+        engine = db.engine
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    sa.event.listen(engine, "commit", count)
+    try:
+        assert patch(client, alice, location, 0, b"abc").status_code == 204
+        assert len(commits) == 2
+        commits.clear()
+        final = patch(client, alice, location, 3, b"def")
+        assert final.status_code == 204
+        assert "Trove-File-Id" in final.headers
+        assert len(commits) == 2
+    finally:
+        sa.event.remove(engine, "commit", count)
+    with app.app_context():
+        upload = db.session.scalar(
+            sa.select(Upload).where(Upload.uid == location.rsplit("/", 1)[1])
+        )
+        assert upload is not None
+        assert (upload.offset, upload.lock_token, upload.locked_at) == (6, None, None)
