@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -22,6 +23,10 @@ class Runtime:
     compressor: CompressorClient
     work_ready: threading.Event = field(default_factory=threading.Event)
     hashes: HashStates = field(default_factory=HashStates)
+    # Hashes PATCH bodies next to the request threads (see services.upload_body).
+    hashers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="trove-hash")
+    )
 
 
 def runtime() -> Runtime:

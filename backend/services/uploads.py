@@ -21,8 +21,10 @@ from backend.names import InvalidName, normalize_name, numbered_name, split_exte
 from backend.problems import Problem
 from backend.runtime import Runtime
 from backend.services.folders import folder_not_found, get_folder, invalid_name
+from backend.services.upload_body import BodyTooLong, ChecksumMismatch, receive
 from backend.storage.staging import StagingFull
 from backend.tus_headers import (
+    Checksum,
     HeaderError,
     parse_checksum,
     parse_non_negative,
@@ -31,7 +33,6 @@ from backend.tus_headers import (
 
 log = logging.getLogger(__name__)
 
-BODY_CHUNK = 1024 * 1024
 # A writer that died (kill -9, power cut) keeps the lock this long at most; a live one
 # renews it every LOCK_HEARTBEAT_SECONDS while it writes or hashes.
 LOCK_STALE = timedelta(seconds=30)
@@ -297,7 +298,7 @@ def _write_body(
     upload: Upload,
     token: str,
     offset: int,
-    checksum: Any,
+    checksum: Checksum | None,
     body: BinaryIO,
 ) -> tuple[int, Any]:
     """Stream the body into the staged file; returns the byte count and the running
@@ -306,30 +307,22 @@ def _write_body(
     whole = rt.hashes.get(upload.uid, offset)
     if whole is None:  # a restarted (or another) process: hash what is staged so far
         whole = rt.staging.hash_prefix(upload.uid, offset, tick)
-    digest = hashlib.new(checksum.algorithm) if checksum else None
-    received = 0
     remaining = upload.length - offset
-    with rt.staging.open_write(upload.uid, offset) as handle:
-        while chunk := body.read(BODY_CHUNK):
-            if received + len(chunk) > remaining:
-                rt.staging.sync(handle, offset)
-                raise _too_much(remaining)
-            rt.staging.write_all(handle, chunk)
-            received += len(chunk)
-            whole.update(chunk)
-            if digest:
-                digest.update(chunk)
-            tick()
-        if checksum and digest and digest.digest() != checksum.digest:
-            rt.staging.sync(handle, offset)
-            raise Problem(
-                460,
-                "checksum_mismatch",
-                "Checksum mismatch",
-                f"The chunk's {checksum.algorithm} does not match Upload-Checksum; it was "
-                "discarded. Send the chunk again.",
-            )
-        rt.staging.sync(handle, offset + received)
+    try:
+        received = receive(
+            rt.staging, upload.uid, offset, remaining, body, whole, checksum, rt.hashers, tick
+        )
+    except BodyTooLong:
+        raise _too_much(remaining) from None
+    except ChecksumMismatch:
+        assert checksum is not None
+        raise Problem(
+            460,
+            "checksum_mismatch",
+            "Checksum mismatch",
+            f"The chunk's {checksum.algorithm} does not match Upload-Checksum; it was "
+            "discarded. Send the chunk again.",
+        ) from None
     return received, whole
 
 
