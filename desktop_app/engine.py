@@ -17,7 +17,7 @@ from pathlib import Path
 from desktop_app.api import ApiClient
 from desktop_app.errors import TroveError, describe_os_error
 from desktop_app.folders import RemoteFolders, plan_tree
-from desktop_app.hashing import Fingerprint, sha256_file
+from desktop_app.hashing import Fingerprint, digest_file
 from desktop_app.retry import RetryPolicy
 from desktop_app.store import QueueStore, TransferRecord
 from desktop_app.throttle import RateLimiter
@@ -430,6 +430,7 @@ class UploadEngine:
             on_progress=lambda offset: self._progress(transfer, offset, confirmed=True),
             on_sending=lambda offset: self._progress(transfer, offset, confirmed=False),
             on_restart=lambda _exc: self._restarted(transfer),
+            digests=transfer.digests,
         )
         with self._cond:
             self._update(transfer, file_id=result.file_id, upload_url=None, bytes_done=record.size)
@@ -456,12 +457,19 @@ class UploadEngine:
                 transfer.hashed = done
                 self._emit(transfer)
 
-        digest = sha256_file(record.path, progress=hashed, should_stop=transfer.abort.is_set)
-        if digest is None:
+        transfer.digests = None
+        digests = digest_file(
+            record.path,
+            chunk_size=self.tus.chunk_size,
+            progress=hashed,
+            should_stop=transfer.abort.is_set,
+        )
+        if digests is None:
             raise UploadAborted
         if Fingerprint.of(record.path) != fingerprint:
             raise TroveError("local_file", "The file changed while it was being read. Retry.")
-        self._locked_update(transfer, sha256=digest)
+        transfer.digests = digests
+        self._locked_update(transfer, sha256=digests.sha256)
 
     def _new_url(self, transfer: Transfer, url: str | None) -> None:
         with self._cond:
