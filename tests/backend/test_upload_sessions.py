@@ -78,9 +78,9 @@ def test_a_second_writer_is_locked_out(
 def test_a_long_write_keeps_its_lock_fresh(
     client: FlaskClient, alice: dict[str, str], app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from backend.services import upload_body, uploads
+    from backend.services import upload_body, upload_locks
 
-    monkeypatch.setattr(uploads, "LOCK_HEARTBEAT_SECONDS", 0.0)
+    monkeypatch.setattr(upload_locks, "LOCK_HEARTBEAT_SECONDS", 0.0)
     chunk = upload_body.BODY_BLOCK
     location = create(client, alice, 3 * chunk).headers["Location"]
     uid = location.rsplit("/", 1)[1]
