@@ -4,7 +4,8 @@ Each block is written and hashed twice (the upload's running SHA-256 and the chu
 Upload-Checksum). hashlib lets go of the GIL on large blocks, so the running hash of a
 block is computed on a helper thread while this one writes it, checks the chunk's own
 digest and reads the next block into a second buffer: the work of one body spreads over
-two cores and memory stays at two blocks per request."""
+two cores and memory stays at two blocks per request. Each block's write-back to disk
+starts as soon as it is written, so the sync that ends the body waits for little."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ def receive(
                     raise BodyTooLong
                 block = buffers[turn][:size]
                 staging.write_all(handle, block)
+                staging.start_writeback(handle, offset + received, size)
                 if hashing is not None:
                     hashing.result()  # the previous block is in `whole`: keep the order
                 hashing = hashers.submit(whole.update, block)
