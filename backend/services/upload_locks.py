@@ -52,13 +52,27 @@ def writer_lock(upload: Upload) -> Iterator[WriterLock]:
             "Upload busy",
             "Another request is writing to this upload. Wait for it to finish, then retry.",
         )
-    lock = WriterLock(token)
+    with holding(upload, WriterLock(token)) as lock:
+        yield lock
+
+
+def locked_at_birth(upload: Upload) -> WriterLock:
+    """Mark a new upload (not yet added to the session) as locked by the request that
+    creates it, so that its first commit also takes the lock."""
+    lock = WriterLock(secrets.token_hex(16))
+    upload.lock_token, upload.locked_at = lock.token, utcnow()
+    return lock
+
+
+@contextlib.contextmanager
+def holding(upload: Upload, lock: WriterLock) -> Iterator[WriterLock]:
+    """Work under a lock already taken; it is let go in all cases."""
     try:
         yield lock
     finally:
         db.session.rollback()
         if not lock.released:
-            _release(upload.id, token)
+            _release(upload.id, lock.token)
 
 
 def _release(upload_id: int, token: str) -> None:

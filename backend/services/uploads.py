@@ -17,7 +17,7 @@ from backend.runtime import Runtime
 from backend.services.folders import get_folder, invalid_name
 from backend.services.upload_body import BodyTooLong, ChecksumMismatch, receive
 from backend.services.upload_files import complete, discard, expiry, own_copy, publish
-from backend.services.upload_locks import heartbeat_ticker, writer_lock
+from backend.services.upload_locks import heartbeat_ticker, holding, locked_at_birth, writer_lock
 from backend.storage.staging import StagingFull
 from backend.tus_headers import (
     Checksum,
@@ -102,9 +102,10 @@ def create(
         expires=expiry(rt),
     )
     if source is not None:
+        lock = locked_at_birth(upload)
         db.session.add(upload)
         db.session.commit()
-        with writer_lock(upload) as lock:
+        with holding(upload, lock):
             publish(rt, upload, source.sha256 or "", source, lock)
         return upload, True
     _ensure_room(rt, 0)
@@ -112,11 +113,12 @@ def create(
         rt.staging.create(upload.uid)
     except StagingFull:
         raise storage_full() from None
+    lock = locked_at_birth(upload) if length == 0 else None
     db.session.add(upload)
     db.session.commit()
     rt.hashes.put(upload.uid, 0, hashlib.sha256())
-    if length == 0:
-        with writer_lock(upload) as lock:
+    if lock is not None:
+        with holding(upload, lock):
             complete(rt, upload, hashlib.sha256().hexdigest(), lock)
     return upload, False
 
