@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 BUSY_TIMEOUT_SECONDS = 30
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_UNSYNCED = "trove_unsynced_commit"
 
 
 def engine_options(database_url: str) -> dict[str, Any]:
@@ -48,6 +49,27 @@ class WriteGate:
         return self._lock.locked()
 
 
+def unsynced(session: Any) -> None:
+    """Mark the session's transaction as one that need not survive a power cut, such as
+    a writer lock taken or let go, or a session nothing was acknowledged for yet: call it
+    before its first write. On SQLite its commit then skips syncing the write-ahead log
+    (still safe against a killed process); the next ordinary commit syncs the log with
+    its own change. A transaction that already wrote stays durable; other databases
+    commit as always."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.info[_UNSYNCED] = True
+
+
+def _info(connection: Any) -> dict[str, Any]:
+    """The pool's per-connection info (empty for a connection handed around without one)."""
+    try:
+        info: dict[str, Any] = connection.info
+    except (AttributeError, NotImplementedError):
+        return {}
+    return info
+
+
 def _dbapi(connection: Any) -> Any:
     """The DBAPI connection behind a pool proxy (or the connection itself)."""
     return getattr(connection, "dbapi_connection", connection)
@@ -63,6 +85,7 @@ def prepare_engine(engine: sa.Engine) -> WriteGate | None:
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # every commit durable, unless unsynced
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.close()
@@ -73,25 +96,37 @@ def prepare_engine(engine: sa.Engine) -> WriteGate | None:
     def _enter(conn: sa.Connection, _c: Any, statement: str, *_args: Any) -> None:
         # The driver opens the transaction right before the first write: take the gate
         # first, so that SQLite's lock is free when this connection asks for it.
-        if statement.lstrip()[:7].upper().startswith(_WRITES):
-            gate.enter(_dbapi(conn.connection))
+        if not statement.lstrip()[:7].upper().startswith(_WRITES):
+            return
+        raw = _dbapi(conn.connection)
+        info = _info(conn.connection)
+        if info.get(_UNSYNCED) is True and not raw.in_transaction:
+            raw.execute("PRAGMA synchronous=NORMAL")  # only outside a transaction
+            info[_UNSYNCED] = "switched"
+        gate.enter(raw)
 
     # The gate opens only after the driver's COMMIT or ROLLBACK has returned (SQLAlchemy's
     # commit and rollback events fire before it), so the dialect's own calls are wrapped.
     dialect = engine.dialect
     commit, rollback = dialect.do_commit, dialect.do_rollback
 
+    def _after(dbapi_connection: Any) -> None:
+        raw = _dbapi(dbapi_connection)
+        if _info(dbapi_connection).pop(_UNSYNCED, None) == "switched":
+            raw.execute("PRAGMA synchronous=FULL")  # back to the pool as durable as ever
+        gate.leave(raw)
+
     def do_commit(dbapi_connection: Any) -> None:
         try:
             commit(dbapi_connection)
         finally:
-            gate.leave(_dbapi(dbapi_connection))
+            _after(dbapi_connection)
 
     def do_rollback(dbapi_connection: Any) -> None:
         try:
             rollback(dbapi_connection)
         finally:
-            gate.leave(_dbapi(dbapi_connection))
+            _after(dbapi_connection)
 
     dialect.do_commit = do_commit  # type: ignore[method-assign]
     dialect.do_rollback = do_rollback  # type: ignore[method-assign]

@@ -1,5 +1,7 @@
 """The single-writer lock of an upload session: a conditional UPDATE on its row, so that
-one request writes to an upload at a time across every thread and process."""
+one request writes to an upload at a time across every thread and process. Lock changes
+need not survive a power cut (a dead writer's lock goes stale anyway), so they are
+committed without syncing the database log."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from backend.database import unsynced
 from backend.extensions import db
 from backend.models import Upload, utcnow
 from backend.problems import Problem
@@ -36,6 +39,7 @@ def writer_lock(upload: Upload) -> Iterator[WriterLock]:
     thread and process); 423 when another writer holds it. Released in all cases."""
     token = secrets.token_hex(16)
     now = utcnow()
+    unsynced(db.session)
     taken = db.session.execute(
         sa.update(Upload)
         .where(
@@ -76,6 +80,7 @@ def holding(upload: Upload, lock: WriterLock) -> Iterator[WriterLock]:
 
 
 def _release(upload_id: int, token: str) -> None:
+    unsynced(db.session)
     db.session.execute(
         sa.update(Upload)
         .where(Upload.id == upload_id, Upload.lock_token == token)
@@ -85,6 +90,7 @@ def _release(upload_id: int, token: str) -> None:
 
 
 def _heartbeat(upload_id: int, token: str) -> None:
+    unsynced(db.session)
     db.session.execute(
         sa.update(Upload)
         .where(Upload.id == upload_id, Upload.lock_token == token)

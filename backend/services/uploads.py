@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
+from backend.database import unsynced
 from backend.extensions import db
 from backend.models import Upload, utcnow
 from backend.names import InvalidName, normalize_name
@@ -103,6 +104,7 @@ def create(
     )
     if source is not None:
         lock = locked_at_birth(upload)
+        unsynced(db.session)  # nothing acknowledged yet; the file row syncs it
         db.session.add(upload)
         db.session.commit()
         with holding(upload, lock):
@@ -114,6 +116,9 @@ def create(
     except StagingFull:
         raise storage_full() from None
     lock = locked_at_birth(upload) if length == 0 else None
+    # Not synced: a session lost in a power cut is one the client restarts (404), and
+    # the first acknowledged chunk syncs it along with its offset.
+    unsynced(db.session)
     db.session.add(upload)
     db.session.commit()
     rt.hashes.put(upload.uid, 0, hashlib.sha256())

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from backend.database import WriteGate, prepare_engine
+from backend.database import WriteGate, prepare_engine, unsynced
 
 
 def _engine(tmp_path: Path, busy_timeout: float) -> tuple[sa.Engine, WriteGate]:
@@ -70,3 +71,27 @@ def test_the_gate_opens_after_a_failed_write_and_for_readers(tmp_path: Path) -> 
         assert gate.held
         connection.rollback()
     assert not gate.held
+
+
+def test_an_unsynced_commit_commits_and_leaves_the_connection_durable(tmp_path: Path) -> None:
+    engine, _gate = _engine(tmp_path, busy_timeout=5)
+    with Session(engine) as session:
+        unsynced(session)
+        session.execute(sa.text("INSERT INTO t (v) VALUES ('lock')"))
+        assert session.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        session.commit()
+        assert session.execute(sa.text("PRAGMA synchronous")).scalar() == 2  # FULL again
+        session.execute(sa.text("INSERT INTO t (v) VALUES ('file')"))
+        session.commit()
+        unsynced(session)
+        session.execute(sa.text("INSERT INTO t (v) VALUES ('dropped')"))
+        session.rollback()
+        session.execute(sa.text("INSERT INTO t (v) VALUES ('pending')"))
+        unsynced(session)  # too late: this transaction wrote already and stays durable
+        session.execute(sa.text("INSERT INTO t (v) VALUES ('durable')"))
+        assert session.execute(sa.text("PRAGMA synchronous")).scalar() == 2
+        session.commit()
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT v FROM t ORDER BY id").scalars().all()
+        assert rows == ["lock", "file", "pending", "durable"]
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
