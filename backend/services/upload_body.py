@@ -84,4 +84,6 @@ def receive(
             staging.sync(handle, offset)
             raise
         staging.sync(handle, offset + received)
+    if offset == 0:
+        staging.sync_directory()  # the staged file itself, made without a sync
     return received

@@ -112,7 +112,9 @@ def create(
         return upload, True
     _ensure_room(rt, 0)
     try:
-        rt.staging.create(upload.uid)
+        # An empty file is complete at once, so its staged file must be durable now;
+        # any other becomes durable with its first acknowledged chunk.
+        rt.staging.create(upload.uid, durable=length == 0)
     except StagingFull:
         raise storage_full() from None
     lock = locked_at_birth(upload) if length == 0 else None

@@ -54,12 +54,16 @@ class Staging:
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free
 
-    def create(self, key: str) -> None:
-        """Create the empty staged file (and make its directory entry durable)."""
+    def create(self, key: str, durable: bool = True) -> None:
+        """Create the empty staged file. With `durable`, also make it and its directory
+        entry durable now; without, that waits for the first bytes written into it (see
+        :meth:`open_write` and :meth:`sync_directory`)."""
         try:
             with open(self.path(key), "xb") as handle:
-                os.fsync(handle.fileno())
-            self._sync_dir()
+                if durable:
+                    os.fsync(handle.fileno())
+            if durable:
+                self.sync_directory()
         except OSError as exc:
             if exc.errno in NO_SPACE_ERRNOS:
                 self.remove(key)
@@ -70,8 +74,10 @@ class Staging:
     def open_write(self, key: str, offset: int) -> Iterator[BinaryIO]:
         """An unbuffered handle positioned at `offset`; bytes past it (never acknowledged)
         are dropped. A full disk surfaces as StagingFull after the file is cut back to
-        `offset`, so the space the failed write took is freed at once."""
-        with open(self.path(key), "r+b", buffering=0) as handle:
+        `offset`, so the space the failed write took is freed at once. At offset 0 a
+        staged file that a power cut took before anything was acknowledged is made anew."""
+        flags = os.O_RDWR | (os.O_CREAT if offset == 0 else 0)
+        with open(os.open(self.path(key), flags, 0o644), "r+b", buffering=0) as handle:
             handle.truncate(offset)
             handle.seek(offset)
             try:
@@ -150,7 +156,8 @@ class Staging:
             probe.flush()
             os.fsync(probe.fileno())
 
-    def _sync_dir(self) -> None:
+    def sync_directory(self) -> None:
+        """Make the staging directory's entries (new staged files) durable."""
         fd = os.open(self.root, os.O_RDONLY)
         try:
             os.fsync(fd)

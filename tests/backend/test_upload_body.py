@@ -92,3 +92,21 @@ def test_a_refused_body_leaves_only_the_acknowledged_bytes(
             lambda: None,
         )
     assert staging.path(KEY).read_bytes() == head
+
+
+def test_a_staged_file_lost_before_its_first_byte_is_made_again(
+    tmp_path: Path, hashers: ThreadPoolExecutor
+) -> None:
+    """A new staged file is made durable with its first chunk; should a power cut take
+    it before that, the first chunk (offset 0) simply makes it again."""
+    staging = Staging(tmp_path / "staging")
+    staging.ensure()
+    staging.create(KEY, durable=False)
+    staging.path(KEY).unlink()
+    body = b"first chunk"
+    whole = hashlib.sha256()
+    assert receive(staging, KEY, 0, 100, io.BytesIO(body), whole, None, hashers, lambda: None)
+    assert staging.path(KEY).read_bytes() == body
+    with pytest.raises(FileNotFoundError):  # past offset 0 nothing is made up
+        staging.path(KEY).unlink()
+        receive(staging, KEY, 5, 100, io.BytesIO(body), whole, None, hashers, lambda: None)
