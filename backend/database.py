@@ -112,9 +112,15 @@ def prepare_engine(engine: sa.Engine) -> WriteGate | None:
 
     def _after(dbapi_connection: Any) -> None:
         raw = _dbapi(dbapi_connection)
-        if _info(dbapi_connection).pop(_UNSYNCED, None) == "switched":
-            raw.execute("PRAGMA synchronous=FULL")  # back to the pool as durable as ever
-        gate.leave(raw)
+        info = _info(dbapi_connection)
+        try:
+            if info.get(_UNSYNCED) == "switched":
+                if raw.in_transaction:
+                    return  # the COMMIT failed: the ROLLBACK that follows switches back
+                raw.execute("PRAGMA synchronous=FULL")  # to the pool as durable as ever
+            info.pop(_UNSYNCED, None)
+        finally:
+            gate.leave(raw)
 
     def do_commit(dbapi_connection: Any) -> None:
         try:

@@ -95,3 +95,21 @@ def test_an_unsynced_commit_commits_and_leaves_the_connection_durable(tmp_path: 
         rows = connection.exec_driver_sql("SELECT v FROM t ORDER BY id").scalars().all()
         assert rows == ["lock", "file", "pending", "durable"]
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+
+
+def test_a_failed_unsynced_commit_still_leaves_the_connection_durable(tmp_path: Path) -> None:
+    engine, gate = _engine(tmp_path, busy_timeout=5)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        connection.exec_driver_sql(
+            "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id))"
+        )
+    with Session(engine) as session:
+        session.execute(sa.text("PRAGMA defer_foreign_keys=ON"))  # checked at COMMIT
+        unsynced(session)
+        session.execute(sa.text("INSERT INTO child (parent_id) VALUES (42)"))
+        with pytest.raises(sa.exc.IntegrityError):
+            session.commit()  # the COMMIT itself fails; the transaction stays open
+        session.rollback()
+        assert session.execute(sa.text("PRAGMA synchronous")).scalar() == 2
+    assert not gate.held
