@@ -28,7 +28,9 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(
+    env: Mapping[str, str], name: str, default: float, minimum: float | None = None
+) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -36,8 +38,10 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
+    if minimum is None and value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
 
 
@@ -55,6 +59,7 @@ class Config:
     staging_min_free_bytes: int = 0
     upload_ttl_seconds: int = 24 * 3600
     worker_poll_seconds: float = 5.0
+    store_defer_seconds: float = 30.0
     threads: int = 8
 
     @property
@@ -95,5 +100,6 @@ class Config:
             staging_min_free_bytes=_int(env, "TROVE_STAGING_MIN_FREE_BYTES", 0),
             upload_ttl_seconds=_int(env, "TROVE_UPLOAD_TTL_SECONDS", 24 * 3600, 1),
             worker_poll_seconds=_float(env, "TROVE_WORKER_POLL_SECONDS", 5.0),
+            store_defer_seconds=_float(env, "TROVE_STORE_DEFER_SECONDS", 30.0, minimum=0.0),
             threads=_int(env, "TROVE_THREADS", 8, 1),
         )

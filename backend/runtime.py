@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from flask import current_app
 
+from backend.activity import UploadActivity
 from backend.compressor_client import CompressorClient
 from backend.config import Config
 from backend.storage.hash_states import HashStates
@@ -22,6 +24,11 @@ class Runtime:
     compressor: CompressorClient
     work_ready: threading.Event = field(default_factory=threading.Event)
     hashes: HashStates = field(default_factory=HashStates)
+    uploads: UploadActivity = field(default_factory=UploadActivity)
+    # Hashes PATCH bodies next to the request threads (see services.upload_body).
+    hashers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="trove-hash")
+    )
 
 
 def runtime() -> Runtime:

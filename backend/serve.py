@@ -7,7 +7,9 @@ import signal
 import sys
 from types import FrameType
 
+from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
+from waitress.task import WSGITask
 
 from backend import migrate
 from backend.app import create_app
@@ -29,6 +31,44 @@ def _addresses(server: BaseWSGIServer | MultiSocketServer) -> list[tuple[str, in
     if isinstance(server, MultiSocketServer):
         return [(str(host), int(port)) for host, port in server.effective_listen]
     return [(str(server.effective_host), int(server.effective_port))]
+
+
+class KeepAliveTask(WSGITask):
+    """waitress closes the connection after any answer without a Content-Length, even
+    one that by definition has no body (204, 304): every tus PATCH would then cost the
+    client a new connection. Such an answer ends with its headers, so HTTP/1.1 keeps the
+    connection open unless the client asked to close it."""
+
+    _building = False
+
+    def build_response_header(self) -> bytes:
+        self._building = True
+        try:
+            return super().build_response_header()  # type: ignore[no-any-return]
+        finally:
+            self._building = False
+
+    def set_close_on_finish(self) -> None:
+        if (
+            self._building
+            and not self.has_body
+            and self.version == "1.1"
+            and self.request.headers.get("CONNECTION", "").lower() != "close"
+        ):
+            return
+        super().set_close_on_finish()
+
+
+class KeepAliveChannel(HTTPChannel):
+    task_class = KeepAliveTask
+
+
+def serve_with_keepalive(server: BaseWSGIServer | MultiSocketServer) -> None:
+    """Make every listening socket of `server` use :class:`KeepAliveChannel`."""
+    listeners = server.map.values() if isinstance(server, MultiSocketServer) else [server]
+    for listener in listeners:
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = KeepAliveChannel
 
 
 def waitress_settings(config: Config) -> dict[str, object]:
@@ -68,6 +108,7 @@ def main() -> int:
         port=config.port,
         **waitress_settings(config),
     )
+    serve_with_keepalive(server)
 
     def _shutdown(signum: int, _frame: FrameType | None) -> None:
         log.info("received signal %d, shutting down", signum)

@@ -22,6 +22,8 @@ from backend.services.uploads import sweep_expired
 
 log = logging.getLogger(__name__)
 SWEEP_INTERVAL_SECONDS = 60.0
+# Uploads that paused this long are over (a client sends its next chunk at once).
+UPLOADS_QUIET_SECONDS = 1.0
 
 
 class Worker:
@@ -125,6 +127,7 @@ class Worker:
         if twin is not None:  # the compressor holds this content already (deduplicated)
             self._mark_stored(item_id, key, sha256, size, twin.stored_size or 0, twin.codec)
             return
+        self._give_way_to_uploads()
         try:
             with self.rt.staging.open_read(key) as body:
                 blob = self.rt.compressor.put_blob(sha256, body, size)
@@ -138,6 +141,19 @@ class Worker:
             self._postpone(item, f"the compressor reported {blob.sha256}/{blob.size}")
             return
         self._mark_stored(item_id, key, sha256, size, blob.stored_size, blob.codec)
+
+    def _give_way_to_uploads(self) -> None:
+        """Compressing (Lepton above all) takes whole cores, which uploads in progress
+        need to receive, hash and sync their bytes: wait until uploads pause, but no
+        longer than `store_defer_seconds`, so that a stream of uploads cannot starve
+        the compressor. The file is downloadable from staging all the while."""
+        deadline = time.monotonic() + self.rt.config.store_defer_seconds
+        while not self._stop.is_set():
+            left = UPLOADS_QUIET_SECONDS - self.rt.uploads.idle_for()
+            now = time.monotonic()
+            if left <= 0 or now >= deadline:
+                return
+            self._stop.wait(min(left, deadline - now))
 
     def _mark_stored(
         self,

@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from desktop_app.api import ApiClient
 from desktop_app.errors import ApiError, LocalFileError, TroveError, error_from_response
+from desktop_app.hashing import FileDigests
 from desktop_app.retry import Action, RetryPolicy, classify
 from desktop_app.throttle import RateLimiter
 
@@ -204,9 +205,12 @@ class TusClient:
         size: int,
         abort: threading.Event,
         on_sending: Callable[[int], None] | None = None,
+        digest: bytes | None = None,
     ) -> tuple[int, int | None]:
-        """``PATCH`` one chunk with its SHA-256; returns the new offset and any file id."""
-        digest = hash_range(stream, start, size)
+        """``PATCH`` one chunk with its SHA-256 (``digest``, computed here when not given);
+        returns the new offset and any file id."""
+        if digest is None:
+            digest = hash_range(stream, start, size)
         body = ChunkBody(stream, start, size, abort, on_sending, self.limiter)
         response = self._send(
             "PATCH",
@@ -251,6 +255,7 @@ class TusClient:
         on_sending: Callable[[int], None] | None = None,
         on_restart: Callable[[TroveError], None] | None = None,
         sleep: Callable[[float], bool] | None = None,
+        digests: FileDigests | None = None,
     ) -> UploadResult:
         """Send ``path`` completely, resuming ``url`` when given.
 
@@ -260,6 +265,7 @@ class TusClient:
         transfer between reads with :class:`UploadAborted`. ``sleep(seconds)`` waits
         between retries and returns True when it was interrupted. ``on_restart`` hears
         that the server no longer knew the upload and it starts again from zero.
+        ``digests`` (from hashing the file) spare hashing each chunk again.
         """
         abort = abort or threading.Event()
         wait = sleep or abort.wait
@@ -293,7 +299,10 @@ class TusClient:
                     for start, size in plan_chunks(offset, length, self.chunk_size):
                         if abort.is_set():
                             raise UploadAborted
-                        offset, file_id = self.patch(url, stream, start, size, abort, on_sending)
+                        digest = digests.chunk(start, size) if digests else None
+                        offset, file_id = self.patch(
+                            url, stream, start, size, abort, on_sending, digest
+                        )
                         attempt = 0
                         if on_progress:
                             on_progress(offset)

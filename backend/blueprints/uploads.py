@@ -67,8 +67,8 @@ def _progress_headers(upload: Upload) -> dict[str, str]:
 
 
 @bp.route("/", methods=["OPTIONS"], provide_automatic_options=False)
-@login_required
 def options() -> Response:
+    # tus clients probe OPTIONS without credentials; the answer holds only limits.
     return Response(
         status=204,
         headers={
@@ -87,22 +87,23 @@ def create() -> Response:
     with_body = _has_body()
     if with_body:
         _require_offset_stream()
-    upload, deduplicated = uploads.create(
-        rt,
-        current_user().id,
-        request.headers.get("Upload-Length"),
-        request.headers.get("Upload-Metadata"),
-    )
-    if with_body and upload.file_id is None:
-        upload = uploads.append(
+    with rt.uploads.request():
+        upload, deduplicated = uploads.create(
             rt,
             current_user().id,
-            upload.uid,
-            "0",
-            request.headers.get("Upload-Checksum"),
-            request.stream,
-            request.content_length,
+            request.headers.get("Upload-Length"),
+            request.headers.get("Upload-Metadata"),
         )
+        if with_body and upload.file_id is None:
+            upload = uploads.append(
+                rt,
+                current_user().id,
+                upload.uid,
+                "0",
+                request.headers.get("Upload-Checksum"),
+                request.stream,
+                request.content_length,
+            )
     headers = _progress_headers(upload)
     headers["Location"] = f"/api/v1/uploads/{upload.uid}"
     if deduplicated:
@@ -130,15 +131,17 @@ def head(uid: str) -> Response:
 @login_required
 def patch(uid: str) -> Response:
     _require_offset_stream()
-    upload = uploads.append(
-        runtime(),
-        current_user().id,
-        uid,
-        request.headers.get("Upload-Offset"),
-        request.headers.get("Upload-Checksum"),
-        request.stream,
-        request.content_length,
-    )
+    rt = runtime()
+    with rt.uploads.request():
+        upload = uploads.append(
+            rt,
+            current_user().id,
+            uid,
+            request.headers.get("Upload-Offset"),
+            request.headers.get("Upload-Checksum"),
+            request.stream,
+            request.content_length,
+        )
     return Response(status=204, headers=_progress_headers(upload))
 
 

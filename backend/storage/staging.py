@@ -4,6 +4,7 @@ compressor has stored the content."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import hashlib
 import os
@@ -17,6 +18,21 @@ from typing import Any, BinaryIO
 READ_CHUNK = 1024 * 1024
 _KEY = re.compile(r"[0-9a-f]{32}")
 NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    """Linux's sync_file_range(2), when the C library has it."""
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    function.restype = ctypes.c_int
+    return function  # type: ignore[no-any-return]
+
+
+_START_WRITEBACK = _sync_file_range()
 
 
 class StagingFull(OSError):
@@ -38,12 +54,16 @@ class Staging:
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free
 
-    def create(self, key: str) -> None:
-        """Create the empty staged file (and make its directory entry durable)."""
+    def create(self, key: str, durable: bool = True) -> None:
+        """Create the empty staged file. With `durable`, also make it and its directory
+        entry durable now; without, that waits for the first bytes written into it (see
+        :meth:`open_write` and :meth:`sync_directory`)."""
         try:
             with open(self.path(key), "xb") as handle:
-                os.fsync(handle.fileno())
-            self._sync_dir()
+                if durable:
+                    os.fsync(handle.fileno())
+            if durable:
+                self.sync_directory()
         except OSError as exc:
             if exc.errno in NO_SPACE_ERRNOS:
                 self.remove(key)
@@ -54,8 +74,10 @@ class Staging:
     def open_write(self, key: str, offset: int) -> Iterator[BinaryIO]:
         """An unbuffered handle positioned at `offset`; bytes past it (never acknowledged)
         are dropped. A full disk surfaces as StagingFull after the file is cut back to
-        `offset`, so the space the failed write took is freed at once."""
-        with open(self.path(key), "r+b", buffering=0) as handle:
+        `offset`, so the space the failed write took is freed at once. At offset 0 a
+        staged file that a power cut took before anything was acknowledged is made anew."""
+        flags = os.O_RDWR | (os.O_CREAT if offset == 0 else 0)
+        with open(os.open(self.path(key), flags, 0o644), "r+b", buffering=0) as handle:
             handle.truncate(offset)
             handle.seek(offset)
             try:
@@ -77,6 +99,15 @@ class Staging:
             if not written:
                 raise OSError(errno.EIO, "the staged file accepted no bytes")
             view = view[written:]
+
+    @staticmethod
+    def start_writeback(handle: BinaryIO, offset: int, length: int) -> None:
+        """Start writing a just-written range to disk without waiting for it, so that the
+        sync that ends the chunk finds most of its bytes there already. Only a hint:
+        where the system has no such call nothing happens, and durability still comes
+        from :meth:`sync`."""
+        if _START_WRITEBACK is not None:
+            _START_WRITEBACK(handle.fileno(), offset, length, _SYNC_FILE_RANGE_WRITE)
 
     @staticmethod
     def sync(handle: BinaryIO, length: int) -> None:
@@ -125,7 +156,8 @@ class Staging:
             probe.flush()
             os.fsync(probe.fileno())
 
-    def _sync_dir(self) -> None:
+    def sync_directory(self) -> None:
+        """Make the staging directory's entries (new staged files) durable."""
         fd = os.open(self.root, os.O_RDONLY)
         try:
             os.fsync(fd)

@@ -1,3 +1,4 @@
+import http.client
 import os
 import signal
 import subprocess
@@ -44,3 +45,43 @@ def test_serves_migrates_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert "worker started" in log_text
     assert "worker stopped" in log_text
     assert (tmp_path / "data" / "trove.db").exists()
+
+
+def test_bodiless_answers_keep_the_connection(tmp_path: Path) -> None:
+    """A 204 (every tus PATCH) must not make the client open a new connection."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TROVE_", "COMPRESSOR_"))}
+    env |= {
+        "TROVE_DATA_DIR": str(tmp_path / "data"),
+        "TROVE_PORT": str(port),
+        "TROVE_COMPRESSOR_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backend"],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http_ok(f"http://127.0.0.1:{port}/healthz", 30, lambda: process.poll() is None)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("OPTIONS", "/api/v1/uploads/")
+        first = connection.getresponse()
+        first.read()
+        assert first.status == 204
+        assert first.getheader("Connection") != "close"
+        sock = connection.sock
+        connection.request("GET", "/healthz")
+        second = connection.getresponse()
+        second.read()
+        assert second.status == 200
+        assert connection.sock is sock  # the same connection served both
+        connection.request("OPTIONS", "/api/v1/uploads/", headers={"Connection": "close"})
+        closing = connection.getresponse()
+        closing.read()
+        assert closing.getheader("Connection") == "close"
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(20)

@@ -1,5 +1,6 @@
 """tus upload sessions over time: expiry, the single-writer lock and its heartbeat."""
 
+import hashlib
 import io
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from flask.testing import FlaskClient
 from backend.extensions import db
 from backend.models import Upload
 from backend.services.uploads import sweep_expired
-from tests.backend.conftest import tus
+from tests.backend.conftest import metadata, tus, upload_file
 from tests.backend.test_uploads_api import create, patch, staged_files
 
 OFFSET = {"Content-Type": "application/offset+octet-stream"}
@@ -78,10 +79,10 @@ def test_a_second_writer_is_locked_out(
 def test_a_long_write_keeps_its_lock_fresh(
     client: FlaskClient, alice: dict[str, str], app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from backend.services import uploads
+    from backend.services import upload_body, upload_locks
 
-    monkeypatch.setattr(uploads, "LOCK_HEARTBEAT_SECONDS", 0.0)
-    chunk = uploads.BODY_CHUNK
+    monkeypatch.setattr(upload_locks, "LOCK_HEARTBEAT_SECONDS", 0.0)
+    chunk = upload_body.BODY_BLOCK
     location = create(client, alice, 3 * chunk).headers["Location"]
     uid = location.rsplit("/", 1)[1]
     with app.app_context():
@@ -113,3 +114,75 @@ def test_a_long_write_keeps_its_lock_fresh(
     )
     assert response.status_code == 204
     assert len(set(seen)) >= 3  # the lock's timestamp moved while the body streamed in
+
+
+def test_each_chunk_costs_two_commits(
+    client: FlaskClient, alice: dict[str, str], app: Flask
+) -> None:
+    """Taking the lock is one commit; the chunk's offset (or, for the last chunk, the
+    offset, the new file and the lock's release together) is the other."""
+    location = create(client, alice, 6).headers["Location"]
+    with app.app_context():
+        engine = db.engine
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    sa.event.listen(engine, "commit", count)
+    try:
+        assert patch(client, alice, location, 0, b"abc").status_code == 204
+        assert len(commits) == 2
+        commits.clear()
+        final = patch(client, alice, location, 3, b"def")
+        assert final.status_code == 204
+        assert "Trove-File-Id" in final.headers
+        assert len(commits) == 2
+    finally:
+        sa.event.remove(engine, "commit", count)
+    with app.app_context():
+        upload = db.session.scalar(
+            sa.select(Upload).where(Upload.uid == location.rsplit("/", 1)[1])
+        )
+        assert upload is not None
+        assert (upload.offset, upload.lock_token, upload.locked_at) == (6, None, None)
+
+
+def test_content_the_user_has_is_added_in_two_commits(
+    client: FlaskClient, alice: dict[str, str], app: Flask
+) -> None:
+    data = b"the same bytes twice"
+    upload_file(client, alice, data, filename="one.txt")
+    with app.app_context():
+        engine = db.engine
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    sa.event.listen(engine, "commit", count)
+    try:
+        again = client.post(
+            "/api/v1/uploads/",
+            headers=tus(
+                alice,
+                **{
+                    "Upload-Length": str(len(data)),
+                    "Upload-Metadata": metadata(
+                        filename="two.txt", sha256=hashlib.sha256(data).hexdigest()
+                    ),
+                },
+            ),
+        )
+    finally:
+        sa.event.remove(engine, "commit", count)
+    assert again.status_code == 201
+    assert again.headers["Trove-Deduplicated"] == "true"
+    assert "Trove-File-Id" in again.headers
+    assert len(commits) == 2  # the locked session, then the file with the lock let go
+    with app.app_context():
+        upload = db.session.scalar(
+            sa.select(Upload).where(Upload.uid == again.headers["Location"].rsplit("/", 1)[1])
+        )
+        assert upload is not None
+        assert (upload.lock_token, upload.file_id) == (None, int(again.headers["Trove-File-Id"]))

@@ -53,6 +53,14 @@ def test_options_advertises_the_server(client: FlaskClient, alice: dict[str, str
     assert response.headers["Tus-Checksum-Algorithm"] == "sha1,sha256"
 
 
+def test_options_needs_no_credentials(client: FlaskClient) -> None:
+    response = client.options("/api/v1/uploads/")
+    assert response.status_code == 204
+    assert response.headers["Tus-Version"] == "1.0.0"
+    assert response.headers["Tus-Max-Size"] == str(10 * 1024 * 1024)
+    assert client.post("/api/v1/uploads/", headers=tus({})).status_code == 401
+
+
 def test_chunked_upload_creates_a_processing_file(
     client: FlaskClient, alice: dict[str, str], app: Flask
 ) -> None:

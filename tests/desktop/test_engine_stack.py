@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from desktop_app.engine import RESTARTED_NOTE
+from desktop_app.engine_work import RESTARTED_NOTE
 from desktop_app.errors import ApiError
 from desktop_app.transfers import TransferState
 from desktop_app.tus import TusClient

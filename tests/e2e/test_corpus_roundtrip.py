@@ -6,7 +6,6 @@ the embedded SQLite databases and once on a real MariaDB server.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from desktop_app.engine import UploadEngine
 from desktop_app.store import QueueStore
 from desktop_app.transfers import TransferState
 from tests.support.corpus import CorpusFile
+from tests.support.downloads import download_sha256
 from tests.support.services import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
@@ -48,22 +48,6 @@ def wait_all_stored(api: ApiClient, folder: int) -> dict[str, Item]:
         if time.monotonic() > deadline:
             pytest.fail(f"{len(waiting)} files never reached 'stored', e.g. {waiting[:3]}")
         time.sleep(1.0)
-
-
-def download_sha256(stack: Stack, file_id: int) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with requests.get(
-        f"{stack.base_url}/api/v1/files/{file_id}/content",
-        headers=stack.auth(),
-        stream=True,
-        timeout=60,
-    ) as response:
-        response.raise_for_status()
-        for chunk in response.iter_content(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def upload_corpus_and_verify(

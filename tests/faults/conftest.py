@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from desktop_app.api import ApiClient
 from desktop_app.engine import UploadEngine
@@ -33,20 +32,6 @@ def write_random_file(path: Path, size: int, block: int = MIB) -> str:
             out.write(data)
             digest.update(data)
             left -= len(data)
-    return digest.hexdigest()
-
-
-def sha256_of_download(stack: Stack, file_id: int) -> str:
-    digest = hashlib.sha256()
-    with requests.get(
-        f"{stack.base_url}/api/v1/files/{file_id}/content",
-        headers=stack.auth(),
-        stream=True,
-        timeout=60,
-    ) as response:
-        response.raise_for_status()
-        for block in response.iter_content(MIB):
-            digest.update(block)
     return digest.hexdigest()
 
 

@@ -25,11 +25,11 @@ from desktop_app.transfers import TransferState
 from desktop_app.tus import TusClient
 from tests.faults.conftest import (
     MIB,
-    sha256_of_download,
     staged_files,
     wait_until,
     write_random_file,
 )
+from tests.support.downloads import download_sha256
 from tests.support.proxy import FaultyProxy
 from tests.support.services import REPO_ROOT, Stack, start_stack
 
@@ -74,7 +74,7 @@ def test_backend_killed_mid_upload_and_restarted(stack: Stack, engines, tmp_path
     api = ApiClient(stack.base_url, stack.token)
     item = _only_file(api)
     assert (item.id, item.sha256, item.size) == (done.file_id, sha, 48 * MIB)
-    assert sha256_of_download(stack, item.id) == sha
+    assert download_sha256(stack, item.id)[0] == sha
 
 
 def test_connection_cut_at_random_offsets_during_a_200_mb_upload(
@@ -149,7 +149,7 @@ def test_compressor_down_during_and_after_an_upload(stack: Stack, engines, tmp_p
     api = ApiClient(stack.base_url, stack.token)
     item = api.get_item(done.file_id)
     assert item.state == "processing"
-    assert sha256_of_download(stack, item.id) == sha  # straight from staging
+    assert download_sha256(stack, item.id)[0] == sha  # straight from staging
     time.sleep(1.0)  # the worker keeps failing to reach the compressor meanwhile
     assert api.get_item(item.id).state == "processing"
 
@@ -157,7 +157,7 @@ def test_compressor_down_during_and_after_an_upload(stack: Stack, engines, tmp_p
     wait_until(lambda: api.get_item(item.id).state == "stored", 60, "the file to be stored")
     stored = api.get_item(item.id)
     assert stored.stored_size is not None and stored.stored_size < len(text)
-    assert sha256_of_download(stack, item.id) == sha  # now from the compressor
+    assert download_sha256(stack, item.id)[0] == sha  # now from the compressor
     assert staged_files(stack) == []
 
 

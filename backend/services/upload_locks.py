@@ -1,0 +1,111 @@
+"""The single-writer lock of an upload session: a conditional UPDATE on its row, so that
+one request writes to an upload at a time across every thread and process. Lock changes
+need not survive a power cut (a dead writer's lock goes stale anyway), so they are
+committed without syncing the database log."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from backend.database import unsynced
+from backend.extensions import db
+from backend.models import Upload, utcnow
+from backend.problems import Problem
+
+# A writer that died (kill -9, power cut) keeps the lock this long at most; a live one
+# renews it every LOCK_HEARTBEAT_SECONDS while it writes or hashes.
+LOCK_STALE = timedelta(seconds=30)
+LOCK_HEARTBEAT_SECONDS = 5.0
+
+
+@dataclasses.dataclass
+class WriterLock:
+    """A held lock; `released` once the last change made under it also let it go."""
+
+    token: str
+    released: bool = False
+
+
+@contextlib.contextmanager
+def writer_lock(upload: Upload) -> Iterator[WriterLock]:
+    """Take the upload's lock with a conditional UPDATE (one writer per upload across every
+    thread and process); 423 when another writer holds it. Released in all cases."""
+    token = secrets.token_hex(16)
+    now = utcnow()
+    unsynced(db.session)
+    taken = db.session.execute(
+        sa.update(Upload)
+        .where(
+            Upload.id == upload.id,
+            sa.or_(Upload.lock_token.is_(None), Upload.locked_at < now - LOCK_STALE),
+        )
+        .values(lock_token=token, locked_at=now)
+    )
+    db.session.commit()
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise Problem(
+            423,
+            "upload_locked",
+            "Upload busy",
+            "Another request is writing to this upload. Wait for it to finish, then retry.",
+        )
+    with holding(upload, WriterLock(token)) as lock:
+        yield lock
+
+
+def locked_at_birth(upload: Upload) -> WriterLock:
+    """Mark a new upload (not yet added to the session) as locked by the request that
+    creates it, so that its first commit also takes the lock."""
+    lock = WriterLock(secrets.token_hex(16))
+    upload.lock_token, upload.locked_at = lock.token, utcnow()
+    return lock
+
+
+@contextlib.contextmanager
+def holding(upload: Upload, lock: WriterLock) -> Iterator[WriterLock]:
+    """Work under a lock already taken; it is let go in all cases."""
+    try:
+        yield lock
+    finally:
+        db.session.rollback()
+        if not lock.released:
+            _release(upload.id, lock.token)
+
+
+def _release(upload_id: int, token: str) -> None:
+    unsynced(db.session)
+    db.session.execute(
+        sa.update(Upload)
+        .where(Upload.id == upload_id, Upload.lock_token == token)
+        .values(lock_token=None, locked_at=None)
+    )
+    db.session.commit()
+
+
+def _heartbeat(upload_id: int, token: str) -> None:
+    unsynced(db.session)
+    db.session.execute(
+        sa.update(Upload)
+        .where(Upload.id == upload_id, Upload.lock_token == token)
+        .values(locked_at=utcnow())
+    )
+    db.session.commit()
+
+
+def heartbeat_ticker(upload_id: int, token: str) -> Callable[[], None]:
+    beat = time.monotonic()
+
+    def tick() -> None:
+        nonlocal beat
+        if time.monotonic() - beat > LOCK_HEARTBEAT_SECONDS:
+            _heartbeat(upload_id, token)
+            beat = time.monotonic()
+
+    return tick
