@@ -45,11 +45,18 @@ IMAGE_SUFFIXES = frozenset(
 )
 
 
+# Videos get a poster frame where the server has a decoder (else it says "no thumbnail").
+VIDEO_SUFFIXES = frozenset(
+    [".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ogv", ".mpg", ".mpeg", ".3gp", ".wmv"]
+)
+
+
 def may_have_thumbnail(item: Item) -> bool:
+    suffix = PurePath(item.name).suffix.lower()
     return (
         not item.is_folder
         and bool(item.sha256)
-        and PurePath(item.name).suffix.lower() in IMAGE_SUFFIXES
+        and (suffix in IMAGE_SUFFIXES or suffix in VIDEO_SUFFIXES)
     )
 
 
