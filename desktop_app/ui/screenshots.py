@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -158,6 +159,7 @@ def capture(api: ApiClient, outdir: Path, files: list[Path], big: list[Path]) ->
         window.close()
         engine.shutdown()
         store.close()
+        shutil.rmtree(work, ignore_errors=True)
     return shots
 
 
