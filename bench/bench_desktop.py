@@ -265,7 +265,7 @@ def report(files: int, first: dict, starts: list[dict], browsed: dict) -> None:
             f"{b['step_ms_median']:.1f} ms, p95 {b['step_ms_p95']:.1f} ms, max "
             f"{b['step_ms_max']:.1f} ms; thumbnails still queued at the bottom "
             f"{b['thumbnails_queued_at_bottom']}, held after {b['thumbnails_held']}, "
-            f"asked of the server {b['thumbnails_fetched']}"
+            f"asked of the server in this view {b['thumbnails_fetched']}"
         )
 
 

@@ -47,6 +47,8 @@ def main(argv: list[str]) -> int:
         browser.set_view(page)
         view = browser.view
         bar = view.verticalScrollBar()
+        thumbs = browser.thumbnails
+        fetched_before = thumbs.fetched
         pump(200)
         steps: list[float] = []
         value = 0
@@ -59,7 +61,6 @@ def main(argv: list[str]) -> int:
             if value >= bar.maximum():
                 break
             value = min(bar.maximum(), value + bar.pageStep())
-        thumbs = browser.thumbnails
         queued = thumbs.queued
         deadline = time.monotonic() + 120
         while thumbs.busy and time.monotonic() < deadline:
@@ -71,7 +72,7 @@ def main(argv: list[str]) -> int:
             "step_ms_max": max(steps),
             "thumbnails_queued_at_bottom": queued,
             "thumbnails_held": thumbs.held,
-            "thumbnails_fetched": thumbs.fetched,
+            "thumbnails_fetched": thumbs.fetched - fetched_before,
         }
 
     def browse_all(window) -> None:
