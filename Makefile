@@ -7,14 +7,14 @@ CARGO ?= cargo
 COMPRESSOR_BIN := compressor/target/release/trove-compressor
 export TROVE_COMPRESSOR_BIN ?= $(abspath $(COMPRESSOR_BIN))
 
-.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust serve run clean bench bench-upload bench-compress screenshots
+.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust serve run clean bench bench-upload bench-compress bench-desktop screenshots
 
 help:
 	@echo "make run     set up, build, start compressor + backend on ./data and open the desktop app"
 	@echo "make serve   start compressor + backend only (honours TROVE_* / COMPRESSOR_* variables)"
 	@echo "make test    set up and run every test (Rust, Python, MariaDB-backed, Qt offscreen)"
 	@echo "make lint    ruff, rustfmt and clippy"
-	@echo "make bench   upload and compression benchmarks (ratios against cp and zstd)"
+	@echo "make bench   upload, compression and desktop benchmarks (ratios, start-up, memory)"
 
 setup: system-deps venv build
 
@@ -54,10 +54,15 @@ test-python: venv build corpus
 
 test: setup lint test-rust test-python
 
-bench: bench-upload bench-compress
+bench: bench-upload bench-compress bench-desktop
 
 bench-upload: venv build corpus
 	$(PY) -m bench.bench_upload
+
+# Start-up time and memory of the desktop app on a folder of 10,000 files (offscreen);
+# the filled server is kept in build/bench/desktop-10000 for the next run.
+bench-desktop: venv build
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_desktop --keep build/bench/desktop-10000
 
 screenshots: venv build corpus
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.support.screenshots docs/screenshots

@@ -1,4 +1,5 @@
-"""Thumbnails: small JPEG/PNG renderings of image files, made with Pillow and cached on disk.
+"""Thumbnails: small JPEG/PNG renderings of image files, made with Pillow and cached on disk,
+and poster frames of videos where PyAV (FFmpeg) is installed.
 
 The source is read through the same path as a download (staging while processing, the
 compressor once stored) and fed to Pillow lazily, so only the bytes the decoder asks for are
@@ -18,9 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, ImageStat, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
+
+try:  # video poster frames, when the optional decoder is installed
+    import av
+except ImportError:  # pragma: no cover - depends on the installation
+    av = None
 
 try:  # HEIC/HEIF photos from phones, when the optional plugin is installed
     from pillow_heif import register_heif_opener
@@ -58,8 +64,22 @@ def image_extensions() -> set[str]:
     return {ext.lower() for ext in Image.registered_extensions()}
 
 
+VIDEO_EXTENSIONS = frozenset(
+    [".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ogv", ".mpg", ".mpeg", ".3gp", ".wmv"]
+)
+# Where a poster frame is looked for: (share of the length, at most so many seconds). The
+# first frame that is not nearly black wins (openings often fade in from black).
+POSTER_POINTS = ((0.1, 10), (0.3, 30), (0.5, 60))
+DARK_LUMA = 24  # mean brightness (0-255) under which a frame counts as black
+
+
+def is_video(name: str) -> bool:
+    """A video name whose poster frame can be decoded here."""
+    return av is not None and Path(name).suffix.lower() in VIDEO_EXTENSIONS
+
+
 def may_have_thumbnail(name: str) -> bool:
-    return Path(name).suffix.lower() in image_extensions()
+    return Path(name).suffix.lower() in image_extensions() or is_video(name)
 
 
 class LazyReader(io.RawIOBase):
@@ -69,8 +89,11 @@ class LazyReader(io.RawIOBase):
     ``SPOOL_IN_MEMORY``) so that decoders may seek backwards.
     """
 
-    def __init__(self, chunks: Iterable[bytes], limit: int = MAX_SOURCE_BYTES) -> None:
+    def __init__(
+        self, chunks: Iterable[bytes], limit: int = MAX_SOURCE_BYTES, size: int | None = None
+    ) -> None:
         super().__init__()
+        self._size = size  # when known, asking where the end is reads nothing
         self._chunks: Iterator[bytes] | None = iter(chunks)
         self._buffer = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
         self._filled = 0
@@ -110,8 +133,9 @@ class LazyReader(io.RawIOBase):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         if whence == io.SEEK_END:
-            self._fill_to(None)
-            self._pos = self._filled + offset
+            if self._size is None:
+                self._fill_to(None)
+            self._pos = (self._filled if self._size is None else self._size) + offset
         elif whence == io.SEEK_CUR:
             self._pos += offset
         else:
@@ -147,6 +171,44 @@ def render(source: BinaryIO, size: int) -> tuple[bytes, str]:
             raise NoThumbnail(f"cannot decode: {exc}") from None
         except MemoryError:
             raise NoThumbnail("image too large to decode") from None
+
+
+def render_video(source: BinaryIO, size: int) -> tuple[bytes, str]:
+    """The poster frame of a video, fitted in ``size`` x ``size``; only the bytes the demuxer
+    asks for are read (the start, the index, and the stretch up to the poster frame)."""
+    if av is None:
+        raise NoThumbnail("no video decoder is installed")
+    try:
+        with av.open(source, mode="r") as container:
+            stream = next(iter(container.streams.video), None)
+            if stream is None:
+                raise NoThumbnail("no video stream")
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if width * height > MAX_PIXELS:
+                raise NoThumbnail(f"{width}x{height} pixels is more than the {MAX_PIXELS} allowed")
+            image = _poster(container, stream)
+    except NoThumbnail:
+        raise
+    except (av.error.FFmpegError, ValueError, OSError, StopIteration) as exc:
+        raise NoThumbnail(f"cannot decode the video: {exc}") from None
+    return _render_open(image, size)
+
+
+def _poster(container, stream) -> Image.Image:
+    duration = container.duration if container.duration and container.duration > 0 else 0
+    image = None
+    for share, at_most in POSTER_POINTS if duration else ((0, 0),):
+        if duration:
+            container.seek(int(min(duration * share, at_most * av.time_base)))  # key frame
+        frame = next(container.decode(stream), None)
+        if frame is None:
+            break
+        image = frame.to_image()
+        if ImageStat.Stat(image.convert("L")).mean[0] >= DARK_LUMA:
+            break
+    if image is None:
+        raise NoThumbnail("no frame could be decoded")
+    return image
 
 
 def _render_open(image: Image.Image, size: int) -> tuple[bytes, str]:
@@ -202,8 +264,17 @@ class ThumbnailCache:
             raise
         return Thumbnail(path, mimetype)
 
-    def make(self, sha256: str, size: int, chunks: Iterable[bytes]) -> Thumbnail:
-        """Render from the source chunks and keep the result."""
-        with LazyReader(chunks) as reader:
-            data, mimetype = render(reader, size)  # type: ignore[arg-type]
+    def make(
+        self,
+        sha256: str,
+        size: int,
+        chunks: Iterable[bytes],
+        *,
+        video: bool = False,
+        source_size: int | None = None,
+    ) -> Thumbnail:
+        """Render from the source chunks (a poster frame for a video) and keep the result."""
+        with LazyReader(chunks, size=source_size) as reader:
+            draw = render_video if video else render
+            data, mimetype = draw(reader, size)  # type: ignore[arg-type]
         return self.put(sha256, size, data, mimetype)

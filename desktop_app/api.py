@@ -214,19 +214,26 @@ class ApiClient:
 
     # -- files and folders --------------------------------------------------------------
 
-    def iter_folder(self, parent: int | None = None, *, page_size: int = 200) -> Iterator[Item]:
-        """Every item of a folder (``None``: the root), following ``next`` cursors."""
-        params: dict[str, Any] = {"limit": page_size}
+    def folder_page(
+        self, parent: int | None = None, cursor: str | None = None, *, limit: int = 200
+    ) -> tuple[list[Item], str | None]:
+        """One page of a folder's items (``None``: the root) and the cursor of the next."""
+        params: dict[str, Any] = {"limit": limit}
         if parent is not None:
             params["parent"] = parent
+        if cursor:
+            params["cursor"] = cursor
+        data = self._json("GET", "/api/v1/files", params=params)
+        return [Item.from_json(raw) for raw in data.get("items", [])], data.get("next") or None
+
+    def iter_folder(self, parent: int | None = None, *, page_size: int = 200) -> Iterator[Item]:
+        """Every item of a folder (``None``: the root), following ``next`` cursors."""
+        cursor: str | None = None
         while True:
-            data = self._json("GET", "/api/v1/files", params=params)
-            for raw in data.get("items", []):
-                yield Item.from_json(raw)
-            cursor = data.get("next")
+            items, cursor = self.folder_page(parent, cursor, limit=page_size)
+            yield from items
             if not cursor:
                 return
-            params["cursor"] = cursor
 
     def list_folder(self, parent: int | None = None) -> list[Item]:
         return list(self.iter_folder(parent))

@@ -47,17 +47,10 @@ def read_credentials(path: Path) -> tuple[str, str]:
     return data["username"], data["password"]
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        server_url = normalize_server_url(args.server) if args.server else None
-        credentials = read_credentials(args.credentials_file) if args.credentials_file else None
-    except ValueError as exc:
-        print(f"trove-desktop: {exc}", file=sys.stderr)
-        return 2
+def create_app(args: argparse.Namespace):
+    """The application and its controller, not started yet (``ValueError`` for bad args)."""
+    server_url = normalize_server_url(args.server) if args.server else None
+    credentials = read_credentials(args.credentials_file) if args.credentials_file else None
 
     from PySide6.QtWidgets import QApplication
 
@@ -66,13 +59,26 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Trove")
     app.setApplicationVersion(__version__)
+    app.setQuitOnLastWindowClosed(True)
     controller = AppController(
         Settings(args.config_dir or config_dir()),
         args.data_dir or data_dir(),
         server_url=server_url,
         credentials=credentials,
     )
-    app.setQuitOnLastWindowClosed(True)
+    return app, controller
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        app, controller = create_app(args)
+    except ValueError as exc:
+        print(f"trove-desktop: {exc}", file=sys.stderr)
+        return 2
     controller.start()
     try:
         return app.exec()

@@ -1,4 +1,4 @@
-"""Thumbnails of image files: `GET /api/v1/files/{id}/thumbnail?size=N`."""
+"""Thumbnails of image and video files: `GET /api/v1/files/{id}/thumbnail?size=N`."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def thumbnail(item_id: int) -> Response:
     if item.kind != FILE or not item.sha256 or not thumbnails.may_have_thumbnail(item.name):
         log.info("no thumbnail for file %s: not an image type (%r)", item_id, item.name)
         raise no_thumbnail()
-    if item.size > thumbnails.MAX_SOURCE_BYTES:
+    video = thumbnails.is_video(item.name)  # reads only the start: any size will do
+    if item.size > thumbnails.MAX_SOURCE_BYTES and not video:
         log.info("no thumbnail for file %s: %d bytes is too large", item_id, item.size)
         raise no_thumbnail()
     rt = runtime()
@@ -60,7 +61,7 @@ def thumbnail(item_id: int) -> Response:
     if found is None:
         content = downloads.open_content(user_id, item_id, None, rt.staging, rt.compressor)
         try:
-            found = cache.make(item.sha256, size, content.body)
+            found = cache.make(item.sha256, size, content.body, video=video, source_size=item.size)
         except thumbnails.NoThumbnail as exc:
             log.info("no thumbnail for file %s (%s): %s", item_id, item.sha256, exc)
             raise no_thumbnail() from None

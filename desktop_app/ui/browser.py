@@ -25,6 +25,8 @@ from desktop_app.ui.thumbnails import ThumbnailCache
 
 GRID_ICON = 128
 LIST_ICON = 24
+FIRST_PAGE = 200  # items shown as soon as a folder opens
+NEXT_PAGE = 1000  # items a page once the view is up
 
 
 class FileBrowser(QWidget):
@@ -159,16 +161,60 @@ class FileBrowser(QWidget):
         return self.path[-1].id if self.path else None
 
     def refresh(self) -> None:
-        """Reload the current folder (or repeat the search) in the background."""
+        """Reload the current folder (or repeat the search) in the background.
+
+        A folder opened afresh shows its first page at once and grows as the next pages
+        arrive; a folder already shown is replaced only once its whole listing is in, so
+        the view does not shrink and jump while it reloads.
+        """
         self._generation += 1
         generation, folder, query = self._generation, self.current_folder, self.query
         if query:
             self.breadcrumbs.set_path(self.path, f"Search results for “{query}”")
-            load = lambda: self.api.search(query)  # noqa: E731
+            self.tasks.run(
+                lambda: self.api.search(query),
+                lambda items: self._loaded(generation, items),
+                self.failed.emit,
+            )
+            return
+        self.breadcrumbs.set_path(self.path)
+        progressive = self.files.rowCount() == 0
+        self._fetch_page(generation, folder, None, [] if not progressive else None)
+
+    def _fetch_page(
+        self, generation: int, folder: int | None, cursor: str | None, kept: list[Item] | None
+    ) -> None:
+        """Ask for one page; ``kept`` collects pages for a reload (None: show as they come)."""
+        limit = FIRST_PAGE if cursor is None else NEXT_PAGE
+        self.tasks.run(
+            lambda: self.api.folder_page(folder, cursor, limit=limit),
+            lambda page: self._page_loaded(generation, folder, cursor is None, kept, *page),
+            self.failed.emit,
+        )
+
+    def _page_loaded(
+        self,
+        generation: int,
+        folder: int | None,
+        first: bool,
+        kept: list[Item] | None,
+        items: list[Item],
+        cursor: str | None,
+    ) -> None:
+        if generation != self._generation:
+            return  # the user moved on meanwhile
+        if kept is not None:
+            kept.extend(items)
+        elif first:
+            self.files.set_items(items)
         else:
-            self.breadcrumbs.set_path(self.path)
-            load = lambda: self.api.list_folder(folder)  # noqa: E731
-        self.tasks.run(load, lambda items: self._loaded(generation, items), self.failed.emit)
+            self.files.append_items(items)
+        if cursor:
+            self._fetch_page(generation, folder, cursor, kept)
+        elif kept is not None:
+            self._loaded(generation, kept)
+        else:
+            self.folder_loaded.emit()
 
     def _loaded(self, generation: int, items: list[Item]) -> None:
         if generation != self._generation:
@@ -230,6 +276,8 @@ class FileBrowser(QWidget):
         view = self.view
         model = view.selectionModel()
         model.clearSelection()
+        if not wanted:
+            return
         flags = model.SelectionFlag.Select | model.SelectionFlag.Rows
         for row in range(self.proxy.rowCount()):
             index = self.proxy.index(row, 0)

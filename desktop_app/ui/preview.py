@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 
 from desktop_app.api import ApiClient, Item
 from desktop_app.formatting import format_size, format_timestamp
+from desktop_app.media_proxy import MediaProxy
+from desktop_app.ui import media_view
 from desktop_app.ui.tasks import TaskRunner
 from desktop_app.ui.viewers import ExternalView, ImageView, TextView, kind_of, read_image, read_text
 
@@ -30,12 +32,6 @@ try:  # PDF support ships with PySide6-Addons; without it PDFs open externally.
     from PySide6.QtPdfWidgets import QPdfView
 except ImportError:  # pragma: no cover - depends on the installation
     QPdfDocument = None  # type: ignore[assignment,misc]
-
-try:  # needs the platform's audio libraries; without them media opens externally
-    from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-    from PySide6.QtMultimediaWidgets import QVideoWidget
-except ImportError:
-    QMediaPlayer = None  # type: ignore[assignment,misc]
 
 
 def saved_text(item: Item) -> str:
@@ -99,7 +95,8 @@ class PreviewWindow(QWidget):
             self.pdf_view.setPageMode(QPdfView.PageMode.MultiPage)
             self.pdf_view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
             self.pages.addWidget(self.pdf_view)
-        self.player = None
+        self.media: media_view.MediaView | None = None
+        self._proxy: MediaProxy | None = None
 
         self.info: dict[str, QLabel] = {}
         info = QFormLayout()
@@ -173,10 +170,8 @@ class PreviewWindow(QWidget):
         kind = kind_of(item.name)
         if kind == "pdf" and self.pdf_document is None:
             kind = "other"
-        if kind == "media" and QMediaPlayer is None:
-            self._show_external(
-                kind, "Audio and video play in your system's player.", "Open with system player"
-            )
+        if kind == "media":
+            self._stream(item)
             return
         if kind == "other":
             self._show_external(
@@ -223,27 +218,47 @@ class PreviewWindow(QWidget):
         elif kind == "pdf" and self.pdf_document is not None:
             self.pdf_document.load(str(path))
             self.pages.setCurrentWidget(self.pdf_view)
-        elif kind == "media":
-            self._play(path)
         self._set_zoom_enabled(kind in ("image",))
         self.kind = kind
         self.loaded.emit(kind)
 
-    def _play(self, path: Path) -> None:  # pragma: no cover - needs audio libraries
-        self.player = QMediaPlayer(self)
-        self.player.setAudioOutput(QAudioOutput(self.player))
-        video = QVideoWidget()
-        self.player.setVideoOutput(video)
-        self.pages.addWidget(video)
-        self.pages.setCurrentWidget(video)
-        self.player.setSource(QUrl.fromLocalFile(str(path)))
-        self.player.play()
+    def _stream(self, item: Item) -> None:
+        """Play from the server through the loopback relay (the player seeks with Range)."""
+        if self.media is None:
+            if not media_view.multimedia_available():
+                self._show_external(
+                    "media",
+                    "Audio and video play in your system's player.",
+                    "Open with system player",
+                )
+                return
+            self.media = media_view.MediaView()
+            self.media.loaded.connect(self._media_loaded)
+            self.media.failed.connect(self._media_failed)
+            self.pages.addWidget(self.media)
+            self._proxy = MediaProxy(self.api)
+        assert self._proxy is not None
+        self.kind = ""
+        self.status.setText(f"Loading {item.name}…")
+        self.pages.setCurrentWidget(self.status)
+        self._set_zoom_enabled(False)
+        self.media.open(self._proxy.grant(item.id))
+
+    def _media_loaded(self, _duration: int) -> None:
+        # The view stays silent about a source once stopped, so this is the current file.
+        assert self.media is not None
+        self.pages.setCurrentWidget(self.media)
+        self.kind = "media"
+        self.loaded.emit("media")
+
+    def _media_failed(self, text: str) -> None:
+        self._show_external("error", text, "Open with system player")
 
     def _stop_media(self) -> None:
-        if self.player is not None:  # pragma: no cover - needs audio libraries
-            self.player.stop()
-            self.player.deleteLater()
-            self.player = None
+        if self.media is not None:
+            self.media.stop()
+        if self._proxy is not None:
+            self._proxy.revoke_all()
 
     def _show_external(self, kind: str, text: str, button: str) -> None:
         self.external.show_message(text, button)
@@ -292,6 +307,9 @@ class PreviewWindow(QWidget):
     def closeEvent(self, event) -> None:
         self._generation += 1
         self._stop_media()
+        if self._proxy is not None:
+            self._proxy.close()
+            self._proxy = None
         self.tasks.wait(10_000)
         if self.pdf_document is not None:
             self.pdf_document.close()

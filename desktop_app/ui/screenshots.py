@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QThread
+from PySide6.QtCore import QPoint, QRect, Qt, QThread
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app.api import ApiClient
@@ -32,14 +34,18 @@ from desktop_app.ui.thumbnails import may_have_thumbnail
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
 DOCUMENT_SUFFIXES = (".pdf", ".odt", ".ods", ".odp", ".txt", ".md")
 AUDIO_SUFFIXES = (".wav", ".ogg", ".mp3", ".flac", ".m4a")
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov")
+VIDEO_AT_MS = 21_000  # a frame of the trailer worth looking at
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 120.0) -> None:
+def wait_until(
+    predicate: Callable[[], bool], timeout: float = 120.0, what: str = "the expected state"
+) -> None:
     """Run the event loop until ``predicate`` holds."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise TimeoutError("the application did not reach the expected state")
+            raise TimeoutError(f"the application did not reach {what} in {timeout:.0f} s")
         QApplication.processEvents()
         QThread.msleep(20)
     QApplication.processEvents()
@@ -77,7 +83,13 @@ def capture(api: ApiClient, outdir: Path, files: list[Path], big: list[Path]) ->
     outdir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="trove-screenshots-"))
     store = QueueStore(work / "queue.sqlite3")
-    groups: dict[str | None, list[Path]] = {"Photos": [], "Documents": [], "Music": [], None: []}
+    groups: dict[str | None, list[Path]] = {
+        "Photos": [],
+        "Documents": [],
+        "Music": [],
+        "Videos": [],
+        None: [],
+    }
     for path in files:
         suffix = path.suffix.lower()
         folder = (
@@ -87,6 +99,8 @@ def capture(api: ApiClient, outdir: Path, files: list[Path], big: list[Path]) ->
             if suffix in DOCUMENT_SUFFIXES
             else "Music"
             if suffix in AUDIO_SUFFIXES
+            else "Videos"
+            if suffix in VIDEO_SUFFIXES
             else None
         )
         groups[folder].append(path)
@@ -121,6 +135,8 @@ def capture(api: ApiClient, outdir: Path, files: list[Path], big: list[Path]) ->
         preview.image_view.fit_to_window()
         shots.append(save(preview, outdir / "preview.png"))
         preview.close()
+        if groups["Videos"]:
+            shots.append(_video_preview(window, outdir / "preview-video.png"))
 
         window.browser.set_view(0)
         window.upload_paths([str(p) for p in big] + [str(work / "vanished.bin")])
@@ -143,7 +159,53 @@ def capture(api: ApiClient, outdir: Path, files: list[Path], big: list[Path]) ->
         window.close()
         engine.shutdown()
         store.close()
+        shutil.rmtree(work, ignore_errors=True)
     return shots
+
+
+def _video_preview(window: MainWindow, path: Path) -> Path:
+    """The first video of the Videos folder playing in the preview, paused on a frame."""
+    window.browser.go_to_depth(0)
+    wait_until(lambda: any(i.name == "Videos" for i in window.files.items()))
+    window.open_folder(next(i for i in window.files.items() if i.name == "Videos"))
+    wait_until(lambda: window.files.rowCount() > 0 and window.browser.path[-1].name == "Videos")
+    window.open_preview(window.files.item_at(0))
+    preview = window.preview
+    assert preview is not None
+    preview.resize(1200, 760)
+    wait_until(lambda: preview.kind == "media", what="the video to load")
+    media = preview.media
+    assert media is not None
+    media.seek(min(VIDEO_AT_MS, media.duration // 2))
+    wait_until(
+        lambda: media.position >= min(VIDEO_AT_MS, media.duration // 2) + 500,
+        what="the video to play on from the frame sought",
+    )
+    media.player.pause()
+    sink = media.video.videoSink()
+    wait_until(lambda: not sink.videoFrame().size().isEmpty(), what="a video frame")
+    QApplication.processEvents()
+    # Offscreen grabs leave video surfaces out: draw the frame on show where the widget is.
+    pixmap = preview.grab()
+    area = QRect(media.video.mapTo(preview, QPoint(0, 0)), media.video.size())
+    frame = (
+        sink.videoFrame()
+        .toImage()
+        .scaled(
+            area.size(),
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+    )
+    painter = QPainter(pixmap)
+    painter.fillRect(area, Qt.GlobalColor.black)
+    painter.drawImage(area.center() - frame.rect().center(), frame)
+    painter.end()
+    if not pixmap.save(str(path)):
+        raise OSError(f"cannot write {path}")
+    print(path)
+    preview.close()
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import PurePath
 
 from PySide6.QtCore import QObject, Signal
@@ -44,30 +45,56 @@ IMAGE_SUFFIXES = frozenset(
 )
 
 
+# Videos get a poster frame where the server has a decoder (else it says "no thumbnail").
+VIDEO_SUFFIXES = frozenset(
+    [".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ogv", ".mpg", ".mpeg", ".3gp", ".wmv"]
+)
+
+
 def may_have_thumbnail(item: Item) -> bool:
+    suffix = PurePath(item.name).suffix.lower()
     return (
         not item.is_folder
         and bool(item.sha256)
-        and PurePath(item.name).suffix.lower() in IMAGE_SUFFIXES
+        and (suffix in IMAGE_SUFFIXES or suffix in VIDEO_SUFFIXES)
     )
 
 
 class ThumbnailCache(QObject):
-    """Asks for each picture once, when a view first wants to paint it.
+    """Asks for pictures when a view paints them, newest request first.
 
-    Pictures are keyed by content hash, so copies and renamed files share one.
+    Views ask for what they paint, so while someone scrolls, rows scrolled past fall out of
+    a short queue instead of being fetched after they are gone; a row painted again is
+    asked for again. At most ``max_bytes`` of pictures stay in memory (least recently
+    painted go first; the server keeps them on disk, so asking again is cheap). Pictures
+    are keyed by content hash, so copies and renamed files share one.
     """
 
     ready = Signal(str)  # sha256 whose icon is now available
 
-    def __init__(self, api: ApiClient, size: int = THUMBNAIL_SIZE, parent=None) -> None:
+    def __init__(
+        self,
+        api: ApiClient,
+        size: int = THUMBNAIL_SIZE,
+        parent=None,
+        *,
+        workers: int = 3,
+        max_queued: int = 96,
+        max_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
         super().__init__(parent)
         self.api = api
         self.size = size
-        self.tasks = TaskRunner(self, max_threads=3)
-        self._icons: dict[str, QIcon] = {}
-        self._pending: set[str] = set()
+        self.workers = workers
+        self.max_queued = max_queued
+        self.max_bytes = max_bytes
+        self.tasks = TaskRunner(self, max_threads=workers)
+        self._icons: OrderedDict[str, tuple[QIcon, int]] = OrderedDict()  # oldest paint first
+        self._bytes = 0
+        self._queue: OrderedDict[str, int] = OrderedDict()  # sha256 -> file id, newest last
+        self._in_flight: set[str] = set()
         self._missing: set[str] = set()
+        self.fetched = 0  # pictures asked of the server so far
 
     def icon(self, item: Item) -> QIcon | None:
         """The picture when known; otherwise None, and it is fetched in the background."""
@@ -75,18 +102,43 @@ class ThumbnailCache(QObject):
             return None
         assert item.sha256 is not None
         sha = item.sha256
-        icon = self._icons.get(sha)
-        if icon is None and sha not in self._pending and sha not in self._missing:
-            self._pending.add(sha)
-            self.tasks.run(
-                lambda: self._fetch(item.id),
-                lambda image: self._loaded(sha, image),
-                lambda _error: self._pending.discard(sha),  # asked again on the next paint
-            )
-        return icon
+        known = self._icons.get(sha)
+        if known is not None:
+            self._icons.move_to_end(sha)
+            return known[0]
+        if sha not in self._in_flight and sha not in self._missing:
+            self._queue[sha] = item.id
+            self._queue.move_to_end(sha)
+            while len(self._queue) > self.max_queued:
+                self._queue.popitem(last=False)  # scrolled past: asked again if painted again
+            self._start_next()
+        return None
 
     def has(self, sha256: str) -> bool:
         return sha256 in self._icons
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    @property
+    def held(self) -> int:
+        return len(self._icons)
+
+    @property
+    def held_bytes(self) -> int:
+        return self._bytes
+
+    def _start_next(self) -> None:
+        while len(self._in_flight) < self.workers and self._queue:
+            sha, file_id = self._queue.popitem(last=True)
+            self._in_flight.add(sha)
+            self.fetched += 1
+            self.tasks.run(
+                lambda file_id=file_id: self._fetch(file_id),
+                lambda image, sha=sha: self._loaded(sha, image),
+                lambda _error, sha=sha: self._done(sha),  # asked again on the next paint
+            )
 
     def _fetch(self, file_id: int) -> QImage | None:
         data = self.api.thumbnail(file_id, self.size)
@@ -96,16 +148,26 @@ class ThumbnailCache(QObject):
         return None if image.isNull() else image
 
     def _loaded(self, sha256: str, image: QImage | None) -> None:
-        self._pending.discard(sha256)
         if image is None:
             self._missing.add(sha256)
-            return
-        self._icons[sha256] = QIcon(QPixmap.fromImage(image))
-        self.ready.emit(sha256)
+        else:
+            cost = image.sizeInBytes()
+            self._icons[sha256] = (QIcon(QPixmap.fromImage(image)), cost)
+            self._bytes += cost
+            while self._bytes > self.max_bytes and len(self._icons) > 1:
+                _sha, (_icon, freed) = self._icons.popitem(last=False)
+                self._bytes -= freed
+        self._done(sha256)
+        if image is not None:
+            self.ready.emit(sha256)
+
+    def _done(self, sha256: str) -> None:
+        self._in_flight.discard(sha256)
+        self._start_next()
 
     @property
     def busy(self) -> bool:
-        return bool(self._pending)
+        return bool(self._queue or self._in_flight)
 
     def wait(self, msecs: int = -1) -> bool:
         return self.tasks.wait(msecs)

@@ -55,6 +55,38 @@ TEXT_SUFFIXES = frozenset(
         ".vtt",
     ]
 )
+# Audio and video the bundled FFmpeg plays, known without the system's MIME table.
+MEDIA_SUFFIXES = frozenset(
+    [
+        ".mp3",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".m4a",
+        ".m4b",
+        ".aac",
+        ".wav",
+        ".aif",
+        ".aiff",
+        ".wma",
+        ".wv",
+        ".mka",
+        ".spx",
+        ".mp4",
+        ".m4v",
+        ".mkv",
+        ".webm",
+        ".mov",
+        ".avi",
+        ".ogv",
+        ".mpg",
+        ".mpeg",
+        ".3gp",
+        ".wmv",
+        ".flv",
+    ]
+)
 MAX_IMAGE_SIDE = 8192  # decode large photos at a size a screen can show
 
 
@@ -71,7 +103,7 @@ def kind_of(name: str) -> str:
         return "image"
     if suffix in TEXT_SUFFIXES or mime.startswith("text/"):
         return "text"
-    if mime.startswith(("audio/", "video/")):
+    if suffix in MEDIA_SUFFIXES or mime.startswith(("audio/", "video/")):
         return "media"
     return "other"
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from PIL import Image
+from PIL import Image, ImageStat
 
+from backend import thumbnails
 from backend.thumbnails import LazyReader
 from tests.backend.conftest import upload_file
 from tests.support.corpus import CorpusFile
@@ -160,3 +161,69 @@ def test_lazy_reader_pulls_only_what_the_decoder_reads(corpus_files: list[Corpus
         assert reader.fetched <= 128 * 1024 < len(data)
         image.load()
         assert reader.fetched == len(data)
+
+
+MOVIEPY = "A/moviepy/"
+TRAILER = MOVIEPY + "medias__getting_started__moviepy_10_minutes__trailer_bbb.mp4"
+FILM = MOVIEPY + "moviepy_10_minutes.zip__moviepy_10_minutes__resources__bbb.mp4"
+
+
+def test_videos_get_a_poster_frame_that_is_not_black(
+    client: FlaskClient, alice: dict[str, str], corpus_files: list[CorpusFile]
+) -> None:
+    data = corpus_file(corpus_files, TRAILER).path.read_bytes()
+    file_id = upload_file(client, alice, data, "trailer.mp4")
+    response = thumb(client, alice, file_id)
+    assert (response.status_code, response.mimetype) == (200, "image/jpeg")
+    image = Image.open(io.BytesIO(response.data))
+    assert image.size == (256, 144)  # 16:9, as the film
+    # The trailer opens black; the poster is taken further in.
+    assert ImageStat.Stat(image.convert("L")).mean[0] > thumbnails.DARK_LUMA
+
+
+def test_a_poster_frame_reads_only_the_start_of_a_video(corpus_files: list[CorpusFile]) -> None:
+    path = corpus_file(corpus_files, FILM).path
+    size = path.stat().st_size
+
+    def chunks():
+        with path.open("rb") as source:
+            while block := source.read(64 * 1024):
+                yield block
+
+    with LazyReader(chunks(), size=size) as reader:
+        data, mimetype = thumbnails.render_video(reader, 128)
+        assert reader.fetched < size / 10
+    assert mimetype == "image/jpeg"
+    assert Image.open(io.BytesIO(data)).size == (128, 72)
+
+
+@pytest.mark.parametrize(
+    ("relpath", "name"),
+    [
+        ("A/mutagen/tests__data__64bit.mp4", "header only.mp4"),
+        ("A/gnome-audio/sounds__email.wav", "sound only.mp4"),
+        ("A/r-doc-pdf/R__doc__manual__R-FAQ.pdf", "not a video.mkv"),
+    ],
+)
+def test_videos_without_pictures_get_no_thumbnail(
+    client: FlaskClient, alice: dict[str, str], corpus_files: list[CorpusFile], relpath, name
+) -> None:
+    file_id = upload_file(client, alice, corpus_file(corpus_files, relpath).path.read_bytes(), name)
+    response = thumb(client, alice, file_id)
+    assert (response.status_code, response.json["code"]) == (404, "no_thumbnail")
+
+
+def test_without_a_video_decoder_videos_simply_have_no_thumbnail(
+    client: FlaskClient,
+    alice: dict[str, str],
+    corpus_files: list[CorpusFile],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(thumbnails, "av", None)  # as when PyAV is not installed
+    assert not thumbnails.may_have_thumbnail("trailer.mp4")
+    data = corpus_file(corpus_files, TRAILER).path.read_bytes()
+    file_id = upload_file(client, alice, data, "trailer.mp4")
+    response = thumb(client, alice, file_id)
+    assert (response.status_code, response.json["code"]) == (404, "no_thumbnail")
+    with pytest.raises(thumbnails.NoThumbnail, match="no video decoder"):
+        thumbnails.render_video(io.BytesIO(data), 256)

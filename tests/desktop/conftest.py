@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# Tests (and the apps they start) keep sessions in their own settings files, never in the
+# keyring of the person running them; keyring-specific tests bring their own.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+
 from desktop_app.api import ApiClient, Item
 from desktop_app.engine import UploadEngine
 from desktop_app.retry import RetryPolicy

@@ -35,3 +35,19 @@ def test_thumbnail_of_a_stored_file_streams_from_the_compressor(
 
     found = api.search(source.path.name[:12].upper())
     assert [item.id for item in found] == [photo_id]
+
+
+def test_the_app_asks_for_video_poster_frames(
+    api: ApiClient, make_engine, corpus_files: list[CorpusFile], tmp_path
+) -> None:
+    from desktop_app.ui.thumbnails import may_have_thumbnail
+
+    trailer = next(f for f in corpus_files if f.relpath.endswith("trailer_bbb.mp4"))
+    engine = make_engine().start()
+    engine.add_file(shutil.copyfile(trailer.path, tmp_path / "trailer.mp4"))
+    assert engine.wait_idle(120)
+    item = api.get_item(engine.transfers()[0].file_id)
+    assert may_have_thumbnail(item)
+    data = api.thumbnail(item.id)
+    assert data is not None
+    assert Image.open(io.BytesIO(data)).size == (256, 144)

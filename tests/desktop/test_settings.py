@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import stat
 
+from keyring.backend import KeyringBackend
+from keyring.backends.fail import Keyring as FailKeyring
+from keyring.errors import PasswordDeleteError
+
 from desktop_app import settings as settings_module
-from desktop_app.settings import Session, Settings
+from desktop_app.settings import Session, Settings, TokenVault
 
 
 def test_session_file_is_readable_by_the_user_only(tmp_path):
@@ -51,3 +55,48 @@ def test_default_locations_follow_xdg(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CONFIG_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert settings_module.config_dir() == tmp_path / ".config" / "trove"
+
+
+class MemoryKeyring(KeyringBackend):
+    """Stands in for the OS keyring (Secret Service, Keychain), which is outside Trove."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.secrets.pop((service, username), None) is None:
+            raise PasswordDeleteError(username)
+
+
+def test_token_goes_to_the_keyring_where_there_is_one(tmp_path):
+    ring = MemoryKeyring()
+    session = Session("http://127.0.0.1:8080", "alice", "secret-token")
+    Settings(tmp_path, TokenVault(ring)).save_session(session)
+    assert "secret-token" not in (tmp_path / "settings.json").read_text()
+    assert ring.secrets == {("Trove", session.account): "secret-token"}
+
+    reread = Settings(tmp_path, TokenVault(ring))
+    assert reread.session == session
+    # Without the keyring entry (removed by the user) the session is gone: sign in again.
+    assert Settings(tmp_path, TokenVault(MemoryKeyring())).session is None
+    reread.clear_session()
+    assert ring.secrets == {}
+    assert Settings(tmp_path, TokenVault(ring)).session is None
+
+
+def test_without_a_keyring_the_token_stays_in_the_private_file(tmp_path):
+    settings = Settings(tmp_path, TokenVault(FailKeyring()))
+    session = Session("http://127.0.0.1:8080", "alice", "secret-token")
+    settings.save_session(session)
+    assert "secret-token" in (tmp_path / "settings.json").read_text()
+    assert stat.S_IMODE((tmp_path / "settings.json").stat().st_mode) == 0o600
+    assert Settings(tmp_path, TokenVault(FailKeyring())).session == session

@@ -101,15 +101,16 @@ def test_drag_files_onto_a_folder_moves_them(qtbot, window, tmp_path, corpus_fil
     mime = window.browser.proxy.mimeData(view.selectionModel().selectedIndexes())
     target = window.browser.proxy_index_of(window.files.items()[0].id)
     assert window.browser.proxy.item(target).name == "Archive"
-    point = QPointF(view.visualRect(target).center())
+    point = view.visualRect(target).center()
     args = (
-        point,
         Qt.DropAction.MoveAction,
         mime,
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
-    enter, move, drop = QDragEnterEvent(*args), QDragMoveEvent(*args), QDropEvent(*args)
+    # Qt takes whole-pixel positions for drag enter and move, fractional ones for the drop.
+    enter, move = QDragEnterEvent(point, *args), QDragMoveEvent(point, *args)
+    drop = QDropEvent(QPointF(point), *args)
     QApplication.sendEvent(view.viewport(), enter)
     QApplication.sendEvent(view.viewport(), move)
     assert move.isAccepted()

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -35,16 +35,17 @@ def _file_urls(*paths) -> QMimeData:
 def drop_on(widget, *paths) -> QDropEvent:
     """Drag local files over ``widget`` and drop them, as the window system would."""
     mime = _file_urls(*paths)
-    point = QPointF(widget.width() / 2, widget.height() / 2)
+    point = QPoint(widget.width() // 2, widget.height() // 2)
     action, buttons, keys = (
         Qt.DropAction.CopyAction,
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
+    # Qt takes whole-pixel positions for drag enter and move, fractional ones for the drop.
     enter = QDragEnterEvent(point, action, mime, buttons, keys)
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted()
-    drop = QDropEvent(point, action, mime, buttons, keys)
+    drop = QDropEvent(QPointF(point), action, mime, buttons, keys)
     QApplication.sendEvent(widget, drop)
     assert drop.isAccepted()
     return drop

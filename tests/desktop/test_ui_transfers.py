@@ -9,7 +9,7 @@ from desktop_app.transfers import TransferState
 from desktop_app.ui.transfer_model import TransferTableModel, format_duration
 from desktop_app.ui.transfer_panel import TransferPanel
 
-from .conftest import write_random
+from .conftest import sha256_of, write_random
 from .test_ui_stack import WAIT_MS, drop_on, names_in
 
 
@@ -108,3 +108,33 @@ def test_window_announces_finished_batches(qtbot, window, tmp_path):
     assert all(text.endswith(("1 file uploaded", "files uploaded")) for text in notes), notes
     assert window.statusBar().currentMessage() == notes[-1]
     qtbot.waitUntil(lambda: len(names_in(window)) == 3, timeout=WAIT_MS)
+
+
+def test_the_queue_comes_back_after_a_restart(qtbot, make_engine, api, tmp_path):
+    big = write_random(tmp_path / "up" / "film.bin", 3 * 1024 * 1024)
+    later = write_random(tmp_path / "up" / "later.bin", 200 * 1024)
+    engine = make_engine(chunk_size=64 * 1024, bandwidth_limit=256 * 1024).start()
+    first = TransferPanel(engine)
+    qtbot.addWidget(first)
+    big_id = engine.add_file(big)
+    later_id = engine.add_file(later)
+    engine.pause(later_id)
+    qtbot.waitUntil(lambda: engine.get(big_id).bytes_done > 256 * 1024, timeout=WAIT_MS)
+    first.detach()
+    engine.shutdown()  # the app quits mid-upload
+
+    restarted = make_engine(chunk_size=64 * 1024)
+    panel = TransferPanel(restarted)  # shows the queue before any upload resumes
+    qtbot.addWidget(panel)
+    rows = {t.name: t for t in panel.transfers.transfers()}
+    assert set(rows) == {"film.bin", "later.bin"}
+    assert rows["film.bin"].bytes_done > 0
+    assert rows["later.bin"].state is TransferState.PAUSED
+
+    with qtbot.waitSignal(panel.batch_finished, timeout=WAIT_MS) as batch:
+        restarted.start()
+    assert batch.args == [1, 0]
+    assert restarted.get(later_id).state is TransferState.PAUSED  # still the user's choice
+    done = api.get_item(restarted.get(big_id).file_id)
+    assert done.sha256 == sha256_of(big)
+    panel.detach()

@@ -27,10 +27,13 @@ PICKS = {
     "Letter.odt": "A/odfpy/tests__examples__headerfooter.odt",
     "Card shuffle.wav": "A/gnome-audio/sounds__card_shuffle.wav",
     "Comments.ogg": "A/mutagen/tests__data__multipagecomment.ogg",
-}
-BIG = {
     "Big Buck Bunny trailer.mp4": (
         "A/moviepy/medias__getting_started__moviepy_10_minutes__trailer_bbb.mp4"
+    ),
+}
+BIG = {
+    "Big Buck Bunny.mp4": (
+        "A/moviepy/moviepy_10_minutes.zip__moviepy_10_minutes__resources__bbb.mp4"
     ),
     "Altai 5K.png": WALL + "Altai__contents__images__5120x2880.png",
 }
