@@ -56,6 +56,7 @@ class Config:
     upload_ttl_seconds: int = 24 * 3600
     worker_poll_seconds: float = 5.0
     threads: int = 8
+    database_wait_seconds: float = 120.0
 
     @property
     def staging_dir(self) -> Path:
@@ -96,4 +97,5 @@ class Config:
             upload_ttl_seconds=_int(env, "TROVE_UPLOAD_TTL_SECONDS", 24 * 3600, 1),
             worker_poll_seconds=_float(env, "TROVE_WORKER_POLL_SECONDS", 5.0),
             threads=_int(env, "TROVE_THREADS", 8, 1),
+            database_wait_seconds=_float(env, "TROVE_DATABASE_WAIT_SECONDS", 120.0),
         )
