@@ -243,6 +243,10 @@ def test_services_wait_for_a_database_that_is_not_ready(deployment: Deployment) 
         assert time.monotonic() < deadline, stack.logs("backend")[-3000:]
         time.sleep(1)
     assert stack.health("backend") != "healthy"
+    # The compressor stops with the reason and its restart policy starts it again.
+    while "cannot start: cannot open the index" not in stack.logs("compressor"):
+        assert time.monotonic() < deadline, stack.logs("compressor")[-3000:]
+        time.sleep(1)
     docker("start", db)
     stack.wait_healthy(timeout=180)
     backend_log = stack.logs("backend")
