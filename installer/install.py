@@ -21,7 +21,13 @@ from pathlib import Path
 from installer.compose import REPO_ROOT, ComposeError, Stack, check_engine, compose_command
 
 SECRETS = ("MYSQL_ROOT_PASSWORD", "TROVE_DB_PASSWORD", "COMPRESSOR_DB_PASSWORD", "COMPRESSOR_TOKEN")
-DEFAULTS = {"TROVE_HTTP_ADDRESS": "0.0.0.0", "TROVE_HTTP_PORT": "8080"}
+# COMPOSE_PROJECT_NAME in .env makes a hand-run `docker compose` use the same project (and
+# so the same volumes) as the installer.
+DEFAULTS = {
+    "COMPOSE_PROJECT_NAME": "trove",
+    "TROVE_HTTP_ADDRESS": "0.0.0.0",
+    "TROVE_HTTP_PORT": "8080",
+}
 
 
 class InstallError(RuntimeError):
@@ -70,7 +76,7 @@ def write_env(path: Path, overrides: Mapping[str, str] | None = None) -> list[st
         return created
     kept = [line for line in lines if line.partition("=")[0].strip() not in wanted]
     if not lines:
-        kept = ["# Written by installer/install.py. Keep the secrets: the database stores its"]
+        kept = ["# Written by installer/install.sh. Keep the secrets: the database stores its"]
         kept.append("# passwords on its first start and does not read them again.")
     text = "\n".join([*kept, *(f"{k}={v}" for k, v in wanted.items())]) + "\n"
     tmp = path.with_name(path.name + ".tmp")
@@ -118,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="installer/install.sh", description="Build, start and set up Trove with Docker."
     )
     parser.add_argument("--env-file", type=Path, default=REPO_ROOT / ".env")
-    parser.add_argument("--project-name", default="trove", help="compose project (default trove)")
+    parser.add_argument("--project-name", help="compose project (default: .env's, else trove)")
     parser.add_argument("--port", type=int, help="port to publish the API on (default 8080)")
     parser.add_argument("--address", help="address to publish on (default 0.0.0.0: all)")
     parser.add_argument("--admin", default="admin", help="name of the first admin user")
@@ -130,6 +136,8 @@ def install(args: argparse.Namespace) -> int:
     check_engine()
     command = tuple(compose_command())
     overrides = {}
+    if args.project_name is not None:
+        overrides["COMPOSE_PROJECT_NAME"] = args.project_name
     if args.port is not None:
         overrides["TROVE_HTTP_PORT"] = str(args.port)
     if args.address is not None:
@@ -137,7 +145,7 @@ def install(args: argparse.Namespace) -> int:
     env_file = args.env_file.resolve()
     planned = {**DEFAULTS, **{k: v for k, v in read_env(env_file).items() if v}, **overrides}
     address, port = planned["TROVE_HTTP_ADDRESS"], int(planned["TROVE_HTTP_PORT"])
-    stack = Stack(env_file, args.project_name, command)
+    stack = Stack(env_file, planned["COMPOSE_PROJECT_NAME"], command)
     if stack.published_port("backend", 8080) != port:  # not already ours
         check_port_free(address, port)
     created = write_env(env_file, overrides)
@@ -154,6 +162,7 @@ def install(args: argparse.Namespace) -> int:
     host = "localhost" if address in ("0.0.0.0", "::", "127.0.0.1") else address
     print()
     print(f"Trove is running at http://{host}:{port}/ (API /api/v1, health /readyz)")
+    print(f"compose project: {stack.project} (set in {env_file.name} as COMPOSE_PROJECT_NAME)")
     if password is None:
         print(f"admin user '{args.admin}' exists already; its password is unchanged")
     else:

@@ -20,6 +20,7 @@ def test_first_run_writes_strong_distinct_secrets_readable_by_the_owner_only(
     assert len({values[name] for name in SECRETS}) == len(SECRETS)
     assert all(set(values[name]) <= set("-_") | set(_alnum()) for name in SECRETS)
     assert values["TROVE_HTTP_PORT"] == "8080"
+    assert values["COMPOSE_PROJECT_NAME"] == "trove"
     assert env_file.stat().st_mode & 0o777 == 0o600
 
 
