@@ -2,7 +2,9 @@
 
 These tests need a Docker engine and take minutes, so they run only when
 TROVE_TEST_COMPOSE=1 (the make target sets it). They share one compose project, brought up
-from a clean state by the installer; the figures they measure are printed at the end."""
+from a clean state by the installer; the figures they measure are printed at the end.
+Where no registry is reachable (`make test-compose` without TROVE_OFFICIAL_IMAGES=1) the
+base images are Debian stand-ins, the database a MariaDB one: MySQL 8.4 itself is not run."""
 
 from __future__ import annotations
 
