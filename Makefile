@@ -7,12 +7,14 @@ CARGO ?= cargo
 COMPRESSOR_BIN := compressor/target/release/trove-compressor
 export TROVE_COMPRESSOR_BIN ?= $(abspath $(COMPRESSOR_BIN))
 
-.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust serve run clean bench bench-upload bench-compress bench-desktop screenshots
+.PHONY: help setup system-deps venv build corpus lint format test test-python test-rust test-compose desktop-bundle serve run clean bench bench-upload bench-compress bench-desktop screenshots
 
 help:
 	@echo "make run     set up, build, start compressor + backend on ./data and open the desktop app"
 	@echo "make serve   start compressor + backend only (honours TROVE_* / COMPRESSOR_* variables)"
 	@echo "make test    set up and run every test (Rust, Python, MariaDB-backed, Qt offscreen)"
+	@echo "make test-compose  build and run the Docker stack for real (needs a Docker engine)"
+	@echo "make desktop-bundle  the desktop app as a folder with PyInstaller (dist/trove-desktop)"
 	@echo "make lint    ruff, rustfmt and clippy"
 	@echo "make bench   upload, compression and desktop benchmarks (ratios, start-up, memory)"
 
@@ -54,6 +56,17 @@ test-python: venv build corpus
 
 test: setup lint test-rust test-python
 
+# The Docker Compose stack, built and run for real. Base images are local stand-ins built
+# from Debian's packages (installer/standin_images.sh) unless TROVE_OFFICIAL_IMAGES=1;
+# TROVE_COMPOSE_COLD=1 first rebuilds the images with --no-cache and times that.
+test-compose: venv corpus
+	@if [ "$(TROVE_OFFICIAL_IMAGES)" != 1 ]; then \
+	  bases="$$(bash installer/standin_images.sh)" || exit 1; set -a; eval "$$bases"; set +a; fi; \
+	TROVE_TEST_COMPOSE=1 $(PY) -m pytest -q -p no:cacheprovider tests/compose
+
+desktop-bundle: venv
+	bash installer/desktop_bundle.sh $(PY)
+
 bench: bench-upload bench-compress bench-desktop
 
 bench-upload: venv build corpus
@@ -74,7 +87,7 @@ run: setup
 	$(PY) -m installer.local_stack run
 
 clean:
-	rm -rf $(VENV) compressor/target data
+	rm -rf $(VENV) compressor/target data build dist
 
 # Compression benchmark over a corpus directory (default: the shared corpus, built if missing):
 # Trove's codecs vs zstd -3 and -19, per media type; the table goes to compressor/bench-results/.

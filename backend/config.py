@@ -61,6 +61,7 @@ class Config:
     worker_poll_seconds: float = 5.0
     store_defer_seconds: float = 30.0
     threads: int = 8
+    database_wait_seconds: float = 120.0
 
     @property
     def staging_dir(self) -> Path:
@@ -102,4 +103,5 @@ class Config:
             worker_poll_seconds=_float(env, "TROVE_WORKER_POLL_SECONDS", 5.0),
             store_defer_seconds=_float(env, "TROVE_STORE_DEFER_SECONDS", 30.0, minimum=0.0),
             threads=_int(env, "TROVE_THREADS", 8, 1),
+            database_wait_seconds=_float(env, "TROVE_DATABASE_WAIT_SECONDS", 120.0),
         )

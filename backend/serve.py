@@ -14,6 +14,7 @@ from waitress.task import WSGITask
 from backend import migrate
 from backend.app import create_app
 from backend.config import Config, ConfigError
+from backend.db_wait import DatabaseUnavailable, wait_for_database
 from backend.worker import Worker
 
 log = logging.getLogger("backend")
@@ -99,6 +100,11 @@ def main() -> int:
         log.error("configuration error: %s", exc)
         return 2
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        wait_for_database(config.database_url, config.database_wait_seconds)
+    except DatabaseUnavailable as exc:
+        log.error("%s", exc)
+        return 3
     migrate.upgrade(config.database_url)
     app = create_app(config)
     worker = Worker(app)
