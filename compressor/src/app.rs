@@ -90,10 +90,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let state = Arc::new(AppState {
         index,
         store: Arc::new(store),
-        registry: Arc::new(Registry::standard(
-            config.zstd_level,
-            config.deflate_zstd_level,
-        )),
+        registry: Arc::new(
+            Registry::standard(config.zstd_level, config.deflate_zstd_level)
+                .with_memory_budget(config.memory_budget),
+        ),
         metrics: Arc::new(Metrics::default()),
         locks: KeyedLocks::default(),
         workers: Arc::new(Semaphore::new(config.workers)),

@@ -34,6 +34,8 @@ pub struct Config {
     /// zstd level over the deflate codecs' record streams.
     pub deflate_zstd_level: i32,
     pub max_blob_size: u64,
+    /// Memory the codecs working at once may use, in bytes.
+    pub memory_budget: u64,
     /// Size of the pool that compresses blobs.
     pub workers: usize,
     /// New blobs that may wait for a worker; beyond that, uploads get 503 `busy`.
@@ -76,6 +78,12 @@ impl Config {
             DEFAULT_MAX_BLOB_SIZE,
             |_| true,
         )?;
+        let memory_budget = parse(
+            get("COMPRESSOR_MEMORY_BUDGET"),
+            "COMPRESSOR_MEMORY_BUDGET",
+            crate::memory::DEFAULT_MEMORY_BUDGET,
+            |b| *b > 0,
+        )?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = parse(
             get("COMPRESSOR_WORKERS"),
@@ -98,6 +106,7 @@ impl Config {
             zstd_level,
             deflate_zstd_level,
             max_blob_size,
+            memory_budget,
             workers,
             queue,
         })
@@ -144,6 +153,7 @@ mod tests {
         assert!(c.token.is_none());
         assert_eq!(c.zstd_level, DEFAULT_ZSTD_LEVEL);
         assert_eq!(c.deflate_zstd_level, DEFAULT_DEFLATE_ZSTD_LEVEL);
+        assert_eq!(c.memory_budget, crate::memory::DEFAULT_MEMORY_BUDGET);
         assert!(c.workers >= 1);
         assert_eq!(c.queue, 4 * c.workers);
     }
@@ -186,6 +196,7 @@ mod tests {
             ("COMPRESSOR_ZSTD_LEVEL", "23"),
             ("COMPRESSOR_DEFLATE_ZSTD_LEVEL", "0"),
             ("COMPRESSOR_WORKERS", "0"),
+            ("COMPRESSOR_MEMORY_BUDGET", "0"),
         ] {
             let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");

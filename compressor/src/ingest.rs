@@ -63,6 +63,7 @@ pub fn store_blob(
             metrics.fallback(name, reason);
             continue;
         }
+        let _memory = registry.memory().reserve(codec.memory_estimate(&probe));
         match attempt(store, registry, codec.as_ref(), id, original.path(), size)? {
             Ok((encoded, stored_size)) => {
                 store.commit(id, encoded)?;
@@ -314,6 +315,61 @@ mod tests {
             let line = format!("{{codec=\"faulty\",reason=\"{reason}\"}} 1");
             assert!(f.metrics.render().contains(&line), "{reason}");
         }
+    }
+
+    /// A codec that says it needs 60 bytes of memory and records how many encodes overlap.
+    #[derive(Default)]
+    struct Hungry {
+        running: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Codec for Hungry {
+        fn name(&self) -> &'static str {
+            "hungry"
+        }
+        fn version(&self) -> String {
+            "0".into()
+        }
+        fn memory_estimate(&self, _: &Probe<'_>) -> u64 {
+            60
+        }
+        fn consider(&self, _: &Probe<'_>) -> Result<(), &'static str> {
+            Ok(())
+        }
+        fn encode(&self, input: &mut dyn Read, output: &mut dyn Write) -> Result<(), CodecError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = self.running.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            self.running.fetch_sub(1, SeqCst);
+            io::copy(input, output)?;
+            Ok(())
+        }
+        fn decoder(&self, stored: Reader<'static>) -> Result<Reader<'static>, CodecError> {
+            Ok(stored)
+        }
+    }
+
+    #[test]
+    fn encodes_wait_for_the_memory_they_need() {
+        let hungry = Arc::new(Hungry::default());
+        let registry = Arc::new(
+            Registry::with_codecs(vec![Arc::clone(&hungry) as Arc<dyn Codec>])
+                .with_memory_budget(100),
+        );
+        let f = Arc::new(fixture());
+        let workers: Vec<_> = (0..4u8)
+            .map(|i| {
+                let (f, registry) = (Arc::clone(&f), Arc::clone(&registry));
+                std::thread::spawn(move || ingest(&f, &registry, &[i; 64]).1.codec)
+            })
+            .collect();
+        for worker in workers {
+            assert_eq!(worker.join().unwrap(), RAW); // never smaller, but it ran
+        }
+        assert_eq!(hungry.most.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(registry.memory().in_use(), 0);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod frames;
 pub mod index;
 pub mod ingest;
 pub mod locks;
+pub mod memory;
 pub mod metrics;
 pub mod range;
 pub mod routes;

@@ -31,6 +31,7 @@ async fn start_configured(max_blob_size: u64, workers: usize, queue: usize) -> T
         token: Some(TOKEN.into()),
         zstd_level: 7,
         deflate_zstd_level: 12,
+        memory_budget: 128 << 20,
         max_blob_size,
         workers,
         queue,

@@ -33,8 +33,15 @@ fn library_error(e: impl std::fmt::Display) -> CodecError {
     CodecError::Library(format!("lepton: {e}"))
 }
 
-/// Width and height from the first SOFn segment, if the sample holds one.
-pub fn jpeg_dimensions(data: &[u8]) -> Option<(u32, u32)> {
+/// Bytes per pixel Lepton holds while it works: every coefficient of a progressive image, a
+/// few rows of blocks of a baseline one (measured on 15-megapixel photographs).
+const PROGRESSIVE_BYTES_PER_PIXEL: u64 = 14;
+const BASELINE_BYTES_PER_PIXEL: u64 = 5;
+/// Lepton's own state besides the image.
+const BASE_MEMORY: u64 = 8 << 20;
+
+/// Width, height and marker of the first SOFn segment, if the sample holds one.
+pub fn jpeg_frame(data: &[u8]) -> Option<(u32, u32, u8)> {
     if !data.starts_with(&[0xFF, 0xD8]) {
         return None;
     }
@@ -59,7 +66,7 @@ pub fn jpeg_dimensions(data: &[u8]) -> Option<(u32, u32)> {
         if is_sof {
             let h = u16::from_be_bytes([*data.get(at + 5)?, *data.get(at + 6)?]);
             let w = u16::from_be_bytes([*data.get(at + 7)?, *data.get(at + 8)?]);
-            return Some((u32::from(w), u32::from(h)));
+            return Some((u32::from(w), u32::from(h), marker));
         }
         at += 2 + len;
     }
@@ -78,11 +85,24 @@ impl Codec for Lepton {
         MAX_INPUT
     }
 
+    /// The image in memory, the JPEG read whole and its Lepton form.
+    fn memory_estimate(&self, probe: &Probe<'_>) -> u64 {
+        let image = jpeg_frame(probe.sample).map_or(0, |(w, h, marker)| {
+            let per_pixel = if matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE) {
+                PROGRESSIVE_BYTES_PER_PIXEL
+            } else {
+                BASELINE_BYTES_PER_PIXEL
+            };
+            u64::from(w) * u64::from(h) * per_pixel
+        });
+        BASE_MEMORY + image + 2 * probe.size.min(MAX_INPUT)
+    }
+
     fn consider(&self, probe: &Probe<'_>) -> Result<(), &'static str> {
         if !probe.sample.starts_with(&[0xFF, 0xD8, 0xFF]) {
             return Err("not_jpeg");
         }
-        let (w, h) = jpeg_dimensions(probe.sample).ok_or("no_frame_header")?;
+        let (w, h, _) = jpeg_frame(probe.sample).ok_or("no_frame_header")?;
         if w == 0 || h == 0 {
             return Err("no_dimensions");
         }
@@ -147,7 +167,10 @@ mod tests {
 
     #[test]
     fn reads_dimensions_and_refuses_what_lepton_cannot_hold() {
-        assert_eq!(jpeg_dimensions(&sof(640, 480)), Some((640, 480)));
+        assert_eq!(
+            jpeg_frame(&sof(640, 480)).map(|(w, h, _)| (w, h)),
+            Some((640, 480))
+        );
         assert_eq!(probe(&sof(640, 480)), Ok(()));
         assert_eq!(probe(&sof(16_000, 16_000)), Err("too_many_pixels"));
         assert_eq!(probe(&sof(640, 0)), Err("no_dimensions"));
@@ -157,6 +180,22 @@ mod tests {
             Err("no_frame_header")
         );
         assert_eq!(probe(&sof(640, 480)[..12]), Err("no_frame_header"));
+    }
+
+    #[test]
+    fn memory_estimates_grow_with_pixels_and_progressive_scans() {
+        let estimate = |jpeg: &[u8]| {
+            Lepton.memory_estimate(&Probe {
+                sample: jpeg,
+                size: 1 << 20,
+            })
+        };
+        let baseline = sof(5120, 2880);
+        let mut progressive = baseline.clone();
+        progressive[9] = 0xC2;
+        assert!(estimate(&baseline) > estimate(&sof(640, 480)) + (50 << 20));
+        assert!(estimate(&progressive) > 2 * estimate(&baseline));
+        assert_eq!(estimate(b"not a jpeg"), BASE_MEMORY + (2 << 20));
     }
 
     #[test]

@@ -24,6 +24,9 @@ use crate::frames::FrameDecoder;
 
 /// How much of a blob's beginning codecs see when deciding whether to try (4 MiB).
 pub const SAMPLE_SIZE: usize = 4 << 20;
+/// What a codec that streams in bounded pieces is taken to need (see
+/// [`Codec::memory_estimate`]): its buffers, a zstd window and the look-ahead of the scanners.
+pub const STREAMING_MEMORY: u64 = 48 << 20;
 
 /// What a codec may look at before committing to a full encode.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +59,11 @@ pub trait Codec: Send + Sync {
     /// Largest original this codec accepts.
     fn max_input(&self) -> u64 {
         u64::MAX
+    }
+    /// Memory one encode and its verifying decode may need, reserved from the service's
+    /// [`crate::memory::MemoryBudget`] before they start.
+    fn memory_estimate(&self, _probe: &Probe<'_>) -> u64 {
+        STREAMING_MEMORY
     }
     /// Decides cheaply whether the content is worth encoding; `Err` carries the reason to skip.
     fn consider(&self, probe: &Probe<'_>) -> Result<(), &'static str>;

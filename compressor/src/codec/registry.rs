@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{guarded, Codec, CodecError, Deflate, DeflateKind, Guarded, Lepton, Reader, Zstd};
 use crate::frames::{self, FrameTable, Stored};
+use crate::memory::{MemoryBudget, DEFAULT_MEMORY_BUDGET};
 use crate::range::ByteRange;
 
 /// The stored form that is the original bytes themselves (followed by a frame table when the
@@ -13,6 +14,7 @@ pub const RAW: &str = "raw";
 
 pub struct Registry {
     codecs: Vec<Arc<dyn Codec>>,
+    memory: MemoryBudget,
 }
 
 fn raw_frame(stored: &[u8], _: usize) -> std::io::Result<Vec<u8>> {
@@ -33,7 +35,21 @@ impl Registry {
 
     /// A registry trying `codecs` in order, then raw.
     pub fn with_codecs(codecs: Vec<Arc<dyn Codec>>) -> Self {
-        Self { codecs }
+        Self {
+            codecs,
+            memory: MemoryBudget::new(DEFAULT_MEMORY_BUDGET),
+        }
+    }
+
+    /// The same registry with a memory budget of `bytes` for the codecs working at once.
+    pub fn with_memory_budget(mut self, bytes: u64) -> Self {
+        self.memory = MemoryBudget::new(bytes);
+        self
+    }
+
+    /// The budget that encodes reserve their memory from.
+    pub fn memory(&self) -> &MemoryBudget {
+        &self.memory
     }
 
     /// The codecs to try, in order of preference (raw not included).
