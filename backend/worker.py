@@ -67,6 +67,15 @@ class Worker:
                 log.warning("%s; retrying in %.1f s", exc, delay)
                 self._stop.wait(delay)
                 continue
+            except sa.exc.OperationalError as exc:
+                # The database is away (restarting, network): expected, and said in one line.
+                log.warning(
+                    "database unavailable (%s); retrying in %.1f s",
+                    exc.orig,
+                    self.rt.config.worker_poll_seconds,
+                )
+                self._stop.wait(self.rt.config.worker_poll_seconds)
+                continue
             except Exception:
                 log.exception("worker step failed")
                 self._stop.wait(self.rt.config.worker_poll_seconds)
