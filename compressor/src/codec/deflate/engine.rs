@@ -10,7 +10,8 @@ use std::io::{self, Write};
 
 use preflate_rs::{ExitCode, PreflateConfig, PreflateStreamProcessor};
 
-use super::pixels::{Geometry, PixelModel};
+use super::geometry::Geometry;
+use super::pixels::PixelModel;
 use super::records::RecordWriter;
 use super::window::Window;
 use crate::codec::guarded;

@@ -6,6 +6,7 @@
 //! that `/v1/stats` shows what each saves; they share the stored format and decoder.
 
 mod engine;
+mod geometry;
 mod pixels;
 mod records;
 mod scan;

@@ -27,7 +27,8 @@ use std::rc::Rc;
 
 use preflate_rs::RecreateStreamProcessor;
 
-use super::pixels::{Geometry, PixelModel};
+use super::geometry::Geometry;
+use super::pixels::PixelModel;
 
 const MAGIC: &[u8; 4] = b"TRVP";
 const VERSION: u8 = 1;

@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 
 use super::engine::deflate_stream;
-use super::pixels::Geometry;
+use super::geometry::Geometry;
 use super::records::RecordWriter;
 use super::window::{IdatWindow, Input, Window};
 use super::DeflateKind;
