@@ -287,14 +287,18 @@ mod tests {
     use super::super::geometry::ihdr;
     use super::*;
 
-    /// Filtered scanlines of a smooth RGB gradient, every row with another PNG filter.
-    fn scanlines(width: usize, height: usize) -> Vec<u8> {
-        let bpp = 3;
+    /// Filtered scanlines of `pixel(x, y, channel)`, every row with another PNG filter.
+    fn filtered(
+        width: usize,
+        height: usize,
+        bpp: usize,
+        pixel: impl Fn(usize, usize, usize) -> u8,
+    ) -> Vec<u8> {
         let mut out = Vec::new();
         let mut above = vec![0u8; width * bpp];
         for y in 0..height {
             let row: Vec<u8> = (0..width * bpp)
-                .map(|i| ((i / bpp * 3 + y * 2 + (i % bpp) * 40) % 256) as u8)
+                .map(|i| pixel(i / bpp, y, i % bpp))
                 .collect();
             let filter = (y % 5) as u8;
             out.push(filter);
@@ -309,6 +313,19 @@ mod tests {
             above = row;
         }
         out
+    }
+
+    /// Filtered scanlines of a smooth RGB gradient.
+    fn scanlines(width: usize, height: usize) -> Vec<u8> {
+        filtered(width, height, 3, |x, y, k| {
+            ((x * 3 + y * 2 + k * 40) % 256) as u8
+        })
+    }
+
+    /// A gradient with noise and channels that move together, like a photograph.
+    fn photo(x: usize, y: usize, k: usize) -> u8 {
+        let noise = ((x * 7919 + y * 104_729) as u32).wrapping_mul(2_654_435_761) >> 27;
+        ((x + 2 * y + k * 9) as u32 + noise) as u8
     }
 
     fn roundtrip(geometry: Geometry, plain: &[u8], cut: usize) -> usize {
@@ -335,6 +352,30 @@ mod tests {
         odd[0] = 9;
         odd.extend((0..5_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
         roundtrip(geometry, &odd, 777);
+    }
+
+    /// The coded form is stored on disk: the same input must always give the same bytes, or
+    /// blobs written by an earlier build no longer decode. A change of the model is a new
+    /// [`super::super::records::PIXELS_VERSION`] with the old model kept for old blobs.
+    #[test]
+    fn the_coded_form_stays_what_stored_blobs_hold() {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for (color_type, depth, bpp) in [(2u8, 8u8, 3usize), (6, 8, 4), (4, 16, 4), (0, 8, 1)] {
+            let geometry = Geometry::from_ihdr(&ihdr(97, 31, depth, color_type, 0)).unwrap();
+            let mut plain = filtered(97, 31, bpp, photo);
+            plain.extend(b"bytes past the last row");
+            hasher.update(PixelModel::new(geometry).encode(&plain));
+        }
+        let digest: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            digest,
+            "903c6aecd83b96ca30914afd3d53d4bc70a02eb107fbb9772c2837891ac563ad"
+        );
     }
 
     #[test]
