@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::codec::{guarded, Codec, Probe, Registry, RAW, SAMPLE_SIZE};
 use crate::frames::{FrameTable, FRAME_SIZE};
+use crate::memory::Reservation;
 use crate::metrics::Metrics;
 use crate::store::BlobStore;
 use crate::verify::hash_reader;
@@ -63,8 +64,16 @@ pub fn store_blob(
             metrics.fallback(name, reason);
             continue;
         }
-        let _memory = registry.memory().reserve(codec.memory_estimate(&probe));
-        match attempt(store, registry, codec.as_ref(), id, original.path(), size)? {
+        let memory = registry.memory().reserve(codec.memory_estimate(&probe));
+        match attempt(
+            store,
+            registry,
+            codec.as_ref(),
+            &memory,
+            id,
+            original.path(),
+            size,
+        )? {
             Ok((encoded, stored_size)) => {
                 store.commit(id, encoded)?;
                 return Ok(Stored {
@@ -132,6 +141,7 @@ fn attempt(
     store: &dyn BlobStore,
     registry: &Registry,
     codec: &dyn Codec,
+    memory: &Reservation<'_>,
     id: &str,
     original: &Path,
     size: u64,
@@ -156,7 +166,7 @@ fn attempt(
     }
     let stored = Box::new(BufReader::new(File::open(encoded.path())?));
     let decoded = registry
-        .decoder(codec.name(), stored, size)
+        .decoder_within(memory, codec.name(), stored, size)
         .map_err(|e| e.to_string())
         .and_then(|mut d| hash_reader(&mut d).map_err(|e| e.to_string()));
     Ok(match decoded {
@@ -317,7 +327,8 @@ mod tests {
         }
     }
 
-    /// A codec that says it needs 60 bytes of memory and records how many encodes overlap.
+    /// A codec that says it needs 60 bytes of memory to encode and as much to decode, and
+    /// records how many encodes overlap. It stores a run of one byte as the byte and the count.
     #[derive(Default)]
     struct Hungry {
         running: std::sync::atomic::AtomicUsize,
@@ -334,6 +345,9 @@ mod tests {
         fn memory_estimate(&self, _: &Probe<'_>) -> u64 {
             60
         }
+        fn decode_memory(&self, _: &[u8]) -> u64 {
+            60
+        }
         fn consider(&self, _: &Probe<'_>) -> Result<(), &'static str> {
             Ok(())
         }
@@ -343,11 +357,15 @@ mod tests {
             self.most.fetch_max(now, SeqCst);
             std::thread::sleep(std::time::Duration::from_millis(50));
             self.running.fetch_sub(1, SeqCst);
-            io::copy(input, output)?;
+            let mut run = Vec::new();
+            input.read_to_end(&mut run)?;
+            output.write_all(&[run[0], run.len() as u8])?;
             Ok(())
         }
-        fn decoder(&self, stored: Reader<'static>) -> Result<Reader<'static>, CodecError> {
-            Ok(stored)
+        fn decoder(&self, mut stored: Reader<'static>) -> Result<Reader<'static>, CodecError> {
+            let mut run = [0u8; 2];
+            stored.read_exact(&mut run)?;
+            Ok(Box::new(io::repeat(run[0]).take(u64::from(run[1]))))
         }
     }
 
@@ -359,14 +377,16 @@ mod tests {
                 .with_memory_budget(100),
         );
         let f = Arc::new(fixture());
-        let workers: Vec<_> = (0..4u8)
-            .map(|i| {
-                let (f, registry) = (Arc::clone(&f), Arc::clone(&registry));
-                std::thread::spawn(move || ingest(&f, &registry, &[i; 64]).1.codec)
-            })
-            .collect();
-        for worker in workers {
-            assert_eq!(worker.join().unwrap(), RAW); // never smaller, but it ran
+        let (done, finished) = std::sync::mpsc::channel();
+        for i in 0..4u8 {
+            let (f, registry, done) = (Arc::clone(&f), Arc::clone(&registry), done.clone());
+            std::thread::spawn(move || done.send(ingest(&f, &registry, &[i; 64]).1.codec));
+        }
+        for _ in 0..4 {
+            // The verifying decode runs within the encode's reservation: reserving again
+            // would wait forever for the encode's own 60 bytes.
+            let codec = finished.recv_timeout(std::time::Duration::from_secs(30));
+            assert_eq!(codec.expect("every store finishes"), "hungry");
         }
         assert_eq!(hungry.most.load(std::sync::atomic::Ordering::SeqCst), 1);
         assert_eq!(registry.memory().in_use(), 0);

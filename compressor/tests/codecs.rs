@@ -199,3 +199,22 @@ fn fuzz_every_codec() {
         assert!(runs > 10, "{} is too slow to fuzz", codec.name());
     }
 }
+
+#[test]
+fn lepton_judges_its_decode_memory_from_the_stored_header() {
+    let stored = |jpeg: &[u8]| round_trip(&Lepton, jpeg).expect("lepton accepts the fixture");
+    let progressive = include_bytes!("fixtures/hopper-progressive.jpg");
+    let (hopper, alien, hopper_progressive) =
+        (stored(JPEGS[0]), stored(JPEGS[1]), stored(progressive));
+    let memory = |stored: &[u8]| Lepton.decode_memory(stored);
+    // Baseline images need two bytes per pixel over the same base, progressive ones fourteen.
+    assert_eq!(memory(&hopper) - memory(&alien), 2 * (128 * 128 - 71 * 80));
+    assert_eq!(
+        memory(&hopper_progressive) - memory(&hopper),
+        12 * 128 * 128
+    );
+    // A head that cannot be read counts as the largest image Lepton accepts.
+    let unknown = memory(b"not a lepton file");
+    assert!(unknown > memory(&hopper_progressive) + (1 << 30));
+    assert_eq!(memory(&hopper[..40]), unknown);
+}

@@ -28,6 +28,9 @@ pub const SAMPLE_SIZE: usize = 4 << 20;
 /// [`Codec::memory_estimate`]): its buffers, a zstd window and the look-ahead of the scanners.
 pub const STREAMING_MEMORY: u64 = 48 << 20;
 
+/// How much of a stored form [`Codec::decode_memory`] is shown (64 KiB).
+pub const DECODE_HEAD: usize = 64 << 10;
+
 /// What a codec may look at before committing to a full encode.
 #[derive(Debug, Clone, Copy)]
 pub struct Probe<'a> {
@@ -69,6 +72,12 @@ pub trait Codec: Send + Sync {
     fn consider(&self, probe: &Probe<'_>) -> Result<(), &'static str>;
     /// Encodes all of `input` into `output`.
     fn encode(&self, input: &mut dyn Read, output: &mut dyn Write) -> Result<(), CodecError>;
+    /// Memory [`Codec::decoder`] itself may need, judged from the first bytes of the stored
+    /// form (up to [`DECODE_HEAD`]): codecs that decode everything before the first byte comes
+    /// out (Lepton) need the image; streaming ones need only their buffers, and say 0.
+    fn decode_memory(&self, _head: &[u8]) -> u64 {
+        0
+    }
     /// Wraps a reader of the stored form into a reader of the original bytes.
     fn decoder(&self, stored: Reader<'static>) -> Result<Reader<'static>, CodecError>;
     /// For stored forms cut into independent frames (see [`crate::frames`]): how to decode one.

@@ -1,11 +1,13 @@
 //! The ordered set of codecs: best first, raw implied last.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
-use super::{guarded, Codec, CodecError, Deflate, DeflateKind, Guarded, Lepton, Reader, Zstd};
+use super::{
+    guarded, Codec, CodecError, Deflate, DeflateKind, Guarded, Lepton, Reader, Zstd, DECODE_HEAD,
+};
 use crate::frames::{self, FrameTable, Stored};
-use crate::memory::{MemoryBudget, DEFAULT_MEMORY_BUDGET};
+use crate::memory::{MemoryBudget, Reservation, DEFAULT_MEMORY_BUDGET};
 use crate::range::ByteRange;
 
 /// The stored form that is the original bytes themselves (followed by a frame table when the
@@ -74,7 +76,8 @@ impl Registry {
     }
 
     /// A reader of the `size` original bytes of a blob stored by the codec called `name`.
-    /// Panics of the codec library surface as errors.
+    /// A codec that decodes everything up front first waits for the memory it needs (see
+    /// [`Codec::decode_memory`]). Panics of the codec library surface as errors.
     pub fn decoder(
         &self,
         name: &str,
@@ -82,10 +85,40 @@ impl Registry {
         size: u64,
     ) -> Result<Reader<'static>, CodecError> {
         if name == RAW {
-            // Anything after the original bytes is the frame table.
-            return Ok(Box::new(stored.take(size)));
+            return Self::raw(stored, size);
         }
         let codec = self.find(name)?;
+        let mut stored = BufReader::with_capacity(DECODE_HEAD, stored);
+        let needed = codec.decode_memory(stored.fill_buf()?);
+        let _memory = (needed > 0).then(|| self.memory.reserve(needed));
+        Self::decode(codec, Box::new(stored))
+    }
+
+    /// Like [`Registry::decoder`], for a caller that already holds the memory the decode needs:
+    /// the store's verifying decode, covered by its encode's [`Codec::memory_estimate`].
+    /// Reserving again there could wait forever on the caller's own reservation.
+    pub fn decoder_within(
+        &self,
+        _held: &Reservation<'_>,
+        name: &str,
+        stored: Reader<'static>,
+        size: u64,
+    ) -> Result<Reader<'static>, CodecError> {
+        if name == RAW {
+            return Self::raw(stored, size);
+        }
+        Self::decode(self.find(name)?, stored)
+    }
+
+    fn raw(stored: Reader<'static>, size: u64) -> Result<Reader<'static>, CodecError> {
+        // Anything after the original bytes is the frame table.
+        Ok(Box::new(stored.take(size)))
+    }
+
+    fn decode(
+        codec: &Arc<dyn Codec>,
+        stored: Reader<'static>,
+    ) -> Result<Reader<'static>, CodecError> {
         let decoded = guarded(|| codec.decoder(stored))?;
         Ok(Box::new(Guarded::new(decoded)))
     }
@@ -123,6 +156,10 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::Probe;
+    use std::io::{Cursor, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::time::Duration;
 
     #[test]
     fn raw_is_identity_and_last() {
@@ -146,6 +183,69 @@ mod tests {
             .read_to_end(&mut out)
             .unwrap();
         assert_eq!(out, b"abc");
+    }
+
+    /// Decodes runs stored as byte and count, wanting 60 bytes for it; counts overlaps.
+    #[derive(Default)]
+    struct Whole {
+        running: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl Codec for Whole {
+        fn name(&self) -> &'static str {
+            "whole"
+        }
+        fn version(&self) -> String {
+            "0".into()
+        }
+        fn consider(&self, _: &Probe<'_>) -> Result<(), &'static str> {
+            Ok(())
+        }
+        fn encode(&self, _: &mut dyn Read, _: &mut dyn Write) -> Result<(), CodecError> {
+            Ok(())
+        }
+        fn decode_memory(&self, head: &[u8]) -> u64 {
+            assert_eq!(head, [7, 3], "the decode sees the stored form's head");
+            60
+        }
+        fn decoder(&self, mut stored: Reader<'static>) -> Result<Reader<'static>, CodecError> {
+            let now = self.running.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            std::thread::sleep(Duration::from_millis(50));
+            self.running.fetch_sub(1, SeqCst);
+            let mut run = [0u8; 2];
+            stored.read_exact(&mut run)?;
+            Ok(Box::new(Cursor::new(vec![run[0]; usize::from(run[1])])))
+        }
+    }
+
+    #[test]
+    fn decoders_that_work_up_front_wait_for_their_memory() {
+        let whole = Arc::new(Whole::default());
+        let registry = Arc::new(
+            Registry::with_codecs(vec![Arc::clone(&whole) as Arc<dyn Codec>])
+                .with_memory_budget(100),
+        );
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let registry = Arc::clone(&registry);
+                std::thread::spawn(move || {
+                    let mut out = Vec::new();
+                    registry
+                        .decoder("whole", Box::new(&[7u8, 3][..]), 3)
+                        .unwrap()
+                        .read_to_end(&mut out)
+                        .unwrap();
+                    out
+                })
+            })
+            .collect();
+        for reader in readers {
+            assert_eq!(reader.join().unwrap(), [7, 7, 7]);
+        }
+        assert_eq!(whole.most.load(SeqCst), 1);
+        assert_eq!(registry.memory().in_use(), 0);
     }
 
     #[test]
