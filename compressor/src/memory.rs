@@ -8,6 +8,19 @@
 
 use std::sync::{Condvar, Mutex, PoisonError};
 
+/// Makes the allocator hand every block of 1 MiB or more back to the system when it is freed.
+/// glibc raises that threshold after the first large block is freed and then keeps each
+/// decoded image's memory in the arena of the thread that decoded it: four downloads of a
+/// 15-megapixel progressive JPEG at once left the service at 1.4 GB instead of 200 MB.
+/// Call it first thing, before any thread starts.
+pub fn release_large_blocks() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter, before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 /// Default budget (128 MiB): two large baseline JPEGs, or one large progressive one, at a time.
 pub const DEFAULT_MEMORY_BUDGET: u64 = 128 << 20;
 

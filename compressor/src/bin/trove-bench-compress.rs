@@ -14,6 +14,7 @@ DIR/MANIFEST.tsv when present) and writes them as Markdown to FILE\n\
 (default bench-results/compress.md). N files are processed at a time (default: the cores).";
 
 fn main() -> ExitCode {
+    trove_compressor::memory::release_large_blocks();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut dir = None;
     let mut out = PathBuf::from("bench-results/compress.md");
