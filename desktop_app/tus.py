@@ -22,7 +22,7 @@ from desktop_app.retry import Action, RetryPolicy, classify
 from desktop_app.throttle import RateLimiter
 
 TUS_VERSION = "1.0.0"
-DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
+DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024
 UPLOADS_PATH = "/api/v1/uploads/"
 _READ_BLOCK = 256 * 1024
 _MAX_RESTARTS = 3
