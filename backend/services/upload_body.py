@@ -15,6 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, BinaryIO
 
+from werkzeug.exceptions import ClientDisconnected
+
 from backend.storage.staging import Staging
 from backend.tus_headers import Checksum
 
@@ -29,17 +31,32 @@ class ChecksumMismatch(Exception):
     """The body does not match its Upload-Checksum."""
 
 
-def _fill(body: BinaryIO, view: memoryview, tick: Callable[[], None]) -> int:
-    """Read into `view` until it is full or the body ends; the byte count. `tick` runs
-    after every read: a body streamed from a slow client may take long to fill a block."""
+class BodyCut(Exception):
+    """The body ended early (the client went away); its first `received` bytes are
+    durable all the same, since without a checksum every byte that came is good."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"the body ended after {received} bytes")
+        self.received = received
+
+
+def _fill(
+    body: BinaryIO, view: memoryview, tick: Callable[[], None]
+) -> tuple[int, Exception | None]:
+    """Read into `view` until it is full or the body ends; the byte count, and the error
+    that cut the body short (None when it did not). `tick` runs after every read: a body
+    streamed from a slow client may take long to fill a block."""
     filled = 0
     while filled < len(view):
-        count = body.readinto(view[filled:])  # type: ignore[attr-defined]
+        try:
+            count = body.readinto(view[filled:])  # type: ignore[attr-defined]
+        except (OSError, ClientDisconnected) as exc:
+            return filled, exc
         if not count:
             break
         filled += count
         tick()
-    return filled
+    return filled, None
 
 
 def _wait(futures: list[Future[None]]) -> None:
@@ -59,17 +76,22 @@ def receive(
     tick: Callable[[], None],
 ) -> int:
     """Write `body` into staged file `key` at `offset`, advancing `whole`; returns the
-    byte count once the bytes are durable. On any failure the file is cut back to
-    `offset` and `whole` must be dropped (it may cover part of the body)."""
+    byte count once the bytes are durable. A body cut short without a checksum keeps
+    what came (BodyCut says how much, `whole` covers it). On any other failure the file
+    is cut back to `offset` and `whole` must be dropped (it may cover part of the body)."""
     digest = hashlib.new(checksum.algorithm) if checksum else None
     hashes = (whole,) if digest is None else (whole, digest)
     buffers = (memoryview(bytearray(BODY_BLOCK)), memoryview(bytearray(BODY_BLOCK)))
     received = 0
     hashing: list[Future[None]] = []
+    cut: Exception | None = None
     with staging.open_write(key, offset) as handle:
         try:
             turn = 0
-            while size := _fill(body, buffers[turn], tick):
+            while cut is None:
+                size, cut = _fill(body, buffers[turn], tick)
+                if not size:
+                    break
                 if received + size > room:
                     raise BodyTooLong
                 block = buffers[turn][:size]
@@ -80,6 +102,8 @@ def receive(
                 received += size
                 turn = 1 - turn
             _wait(hashing)
+            if cut is not None and (checksum is not None or not received):
+                raise cut  # a chunk with a checksum is all or nothing
             if checksum is not None and digest is not None and digest.digest() != checksum.digest:
                 raise ChecksumMismatch
         except BaseException:
@@ -89,4 +113,6 @@ def receive(
         staging.sync(handle, offset + received)
     if offset == 0:
         staging.sync_directory()  # the staged file itself, made without a sync
+    if cut is not None:
+        raise BodyCut(received) from cut
     return received

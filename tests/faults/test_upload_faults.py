@@ -10,9 +10,11 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,6 +129,36 @@ def test_bytes_damaged_on_the_way_are_caught_and_sent_again(
     item = _only_file(api)
     assert (item.id, item.sha256, item.size) == (done.file_id, sha, size)
     assert download_sha256(stack, item.id)[0] == sha
+
+
+def test_a_chunk_cut_short_keeps_the_bytes_that_came(stack: Stack, tmp_path: Path) -> None:
+    """The server streams a chunk to disk as it arrives: when the connection drops
+    mid-chunk, what came is kept and HEAD says so, and the upload goes on from there."""
+    size = 6 * MIB
+    path = tmp_path / "cut.bin"
+    sha = write_random_file(path, size)
+    data = path.read_bytes()
+    tus = TusClient(ApiClient(stack.base_url, stack.token))
+    url = tus.create(size, {"filename": "cut.bin", "sha256": sha}).url
+    sent = 3 * MIB + 12_345
+    host, port = stack.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            (
+                f"PATCH {url.removeprefix(stack.base_url)} HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: Bearer {stack.token}\r\nTus-Resumable: 1.0.0\r\n"
+                "Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n"
+                f"Content-Length: {size}\r\n\r\n"
+            ).encode()
+            + data[:sent]
+        )
+    wait_until(lambda: tus.offset(url) == sent, 30, "the bytes sent to be kept")
+    with path.open("rb") as stream:
+        offset, file_id = tus.patch(url, stream, sent, size - sent, threading.Event())
+    assert offset == size and file_id is not None
+    api = ApiClient(stack.base_url, stack.token)
+    assert api.get_item(file_id).sha256 == sha
+    assert download_sha256(stack, file_id)[0] == sha
 
 
 def test_lost_answers_to_committed_chunks_and_to_the_final_patch(
