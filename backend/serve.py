@@ -38,6 +38,9 @@ def _addresses(server: BaseWSGIServer | MultiSocketServer) -> list[tuple[str, in
 def use_trove_channels(server: BaseWSGIServer | MultiSocketServer) -> None:
     """Make every listening socket of `server` keep connections open after bodiless
     answers and stream upload bodies to the app (see :mod:`backend.streaming`)."""
+    if server.adj.channel_request_lookahead:
+        # A channel would read the next request while a task reads the body.
+        raise ValueError("streamed upload bodies need channel_request_lookahead = 0")
     channel = channel_class([UPLOADS_PATH + "/"], BODY_IDLE_TIMEOUT_SECONDS)
     listeners = server.map.values() if isinstance(server, MultiSocketServer) else [server]
     for listener in listeners:
