@@ -7,14 +7,15 @@ import signal
 import sys
 from types import FrameType
 
-from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
-from waitress.task import WSGITask
 
 from backend import migrate
 from backend.app import create_app
+from backend.blueprints.uploads import UPLOADS_PATH
 from backend.config import Config, ConfigError
 from backend.db_wait import DatabaseUnavailable, wait_for_database
+from backend.services.upload_locks import BODY_IDLE_TIMEOUT_SECONDS
+from backend.streaming import channel_class
 from backend.worker import Worker
 
 log = logging.getLogger("backend")
@@ -34,49 +35,26 @@ def _addresses(server: BaseWSGIServer | MultiSocketServer) -> list[tuple[str, in
     return [(str(server.effective_host), int(server.effective_port))]
 
 
-class KeepAliveTask(WSGITask):
-    """waitress closes the connection after any answer without a Content-Length, even
-    one that by definition has no body (204, 304): every tus PATCH would then cost the
-    client a new connection. Such an answer ends with its headers, so HTTP/1.1 keeps the
-    connection open unless the client asked to close it."""
-
-    _building = False
-
-    def build_response_header(self) -> bytes:
-        self._building = True
-        try:
-            return super().build_response_header()  # type: ignore[no-any-return]
-        finally:
-            self._building = False
-
-    def set_close_on_finish(self) -> None:
-        if (
-            self._building
-            and not self.has_body
-            and self.version == "1.1"
-            and self.request.headers.get("CONNECTION", "").lower() != "close"
-        ):
-            return
-        super().set_close_on_finish()
-
-
-class KeepAliveChannel(HTTPChannel):
-    task_class = KeepAliveTask
-
-
-def serve_with_keepalive(server: BaseWSGIServer | MultiSocketServer) -> None:
-    """Make every listening socket of `server` use :class:`KeepAliveChannel`."""
+def use_trove_channels(server: BaseWSGIServer | MultiSocketServer) -> None:
+    """Make every listening socket of `server` keep connections open after bodiless
+    answers and stream upload bodies to the app (see :mod:`backend.streaming`)."""
+    if server.adj.channel_request_lookahead:
+        # A channel would read the next request while a task reads the body.
+        raise ValueError("streamed upload bodies need channel_request_lookahead = 0")
+    channel = channel_class([UPLOADS_PATH + "/"], BODY_IDLE_TIMEOUT_SECONDS)
     listeners = server.map.values() if isinstance(server, MultiSocketServer) else [server]
     for listener in listeners:
         if isinstance(listener, BaseWSGIServer):
-            listener.channel_class = KeepAliveChannel
+            listener.channel_class = channel
 
 
 def waitress_settings(config: Config) -> dict[str, object]:
     """Limits that keep the server's memory flat whatever the upload size.
 
-    waitress reads a whole request body before the app runs: up to `inbuf_overflow` bytes
-    in memory, the rest in a temporary file, so a body costs at most that much memory per
+    Upload bodies go straight from the socket to the app (:mod:`backend.streaming`,
+    which needs `channel_request_lookahead` 0: a channel reads nothing while it serves).
+    waitress reads any other body before the app runs: up to `inbuf_overflow` bytes in
+    memory, the rest in a temporary file, so a body costs at most that much memory per
     connection. Answers spill to disk past `outbuf_overflow` the same way."""
     return {
         "threads": config.threads,
@@ -85,6 +63,7 @@ def waitress_settings(config: Config) -> dict[str, object]:
         "inbuf_overflow": 512 * 1024,
         "outbuf_overflow": 1024 * 1024,
         "recv_bytes": 256 * 1024,
+        "channel_request_lookahead": 0,
         "connection_limit": 100,
         "channel_timeout": 300,
         "cleanup_interval": 30,
@@ -114,7 +93,7 @@ def main() -> int:
         port=config.port,
         **waitress_settings(config),
     )
-    serve_with_keepalive(server)
+    use_trove_channels(server)
 
     def _shutdown(signum: int, _frame: FrameType | None) -> None:
         log.info("received signal %d, shutting down", signum)

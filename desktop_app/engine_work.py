@@ -23,6 +23,10 @@ RESTARTED_NOTE = (
     "The server no longer had the partial upload (it expired or was removed), so this "
     "file started again from the beginning."
 )
+DAMAGED_NOTE = (
+    "The file arrived damaged at the server, so it was sent again from the beginning, "
+    "checked chunk by chunk."
+)
 
 
 class TransferWork:
@@ -183,8 +187,7 @@ class TransferWork:
             on_url=lambda url: self._new_url(transfer, url),
             on_progress=lambda offset: self._progress(transfer, offset, confirmed=True),
             on_sending=lambda offset: self._progress(transfer, offset, confirmed=False),
-            on_restart=lambda _exc: self._restarted(transfer),
-            digests=transfer.digests,
+            on_restart=lambda exc: self._restarted(transfer, exc),
         )
         with self._cond:
             self._update(transfer, file_id=result.file_id, upload_url=None, bytes_done=record.size)
@@ -211,28 +214,26 @@ class TransferWork:
                 transfer.hashed = done
                 self._emit(transfer)
 
-        transfer.digests = None
-        digests = digest_file(
+        sha256 = digest_file(
             record.path,
-            chunk_size=self.tus.chunk_size,
             progress=hashed,
             should_stop=transfer.abort.is_set,
         )
-        if digests is None:
+        if sha256 is None:
             raise UploadAborted
         if Fingerprint.of(record.path) != fingerprint:
             raise TroveError("local_file", "The file changed while it was being read. Retry.")
-        transfer.digests = digests
-        self._locked_update(transfer, sha256=digests.sha256)
+        self._locked_update(transfer, sha256=sha256)
 
     def _new_url(self, transfer: Transfer, url: str | None) -> None:
         with self._cond:
             transfer.samples.clear()
             self._update(transfer, upload_url=url, bytes_done=0)
 
-    def _restarted(self, transfer: Transfer) -> None:
+    def _restarted(self, transfer: Transfer, reason: TroveError) -> None:
+        note = DAMAGED_NOTE if reason.code == "sha256_mismatch" else RESTARTED_NOTE
         with self._cond:
-            self._update(transfer, note=RESTARTED_NOTE)
+            self._update(transfer, note=note)
             self._emit(transfer, force=True)
 
     def _locked_update(self, transfer: Transfer, **changes: object) -> None:

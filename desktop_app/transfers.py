@@ -9,7 +9,6 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from desktop_app.hashing import FileDigests
 from desktop_app.store import TransferRecord
 
 
@@ -80,7 +79,6 @@ class Transfer:
         self.record = record
         self.state = TransferState(record.state)
         self.hashed = 0
-        self.digests: FileDigests | None = None  # from hashing in this session
         self.abort = threading.Event()
         self.intent: TransferState | None = None  # PAUSED/CANCELLED/QUEUED while aborting
         self.samples: collections.deque[tuple[float, int]] = collections.deque()

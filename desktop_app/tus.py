@@ -18,12 +18,11 @@ from typing import BinaryIO
 
 from desktop_app.api import ApiClient
 from desktop_app.errors import ApiError, LocalFileError, TroveError, error_from_response
-from desktop_app.hashing import FileDigests
 from desktop_app.retry import Action, RetryPolicy, classify
 from desktop_app.throttle import RateLimiter
 
 TUS_VERSION = "1.0.0"
-DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
+DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024
 UPLOADS_PATH = "/api/v1/uploads/"
 _READ_BLOCK = 256 * 1024
 _MAX_RESTARTS = 3
@@ -207,21 +206,16 @@ class TusClient:
         on_sending: Callable[[int], None] | None = None,
         digest: bytes | None = None,
     ) -> tuple[int, int | None]:
-        """``PATCH`` one chunk with its SHA-256 (``digest``, computed here when not given);
-        returns the new offset and any file id."""
-        if digest is None:
-            digest = hash_range(stream, start, size)
+        """``PATCH`` one chunk, with its SHA-256 as ``Upload-Checksum`` when ``digest`` is
+        given; returns the new offset and any file id."""
+        headers = {
+            "Upload-Offset": str(start),
+            "Content-Type": "application/offset+octet-stream",
+        }
+        if digest is not None:
+            headers["Upload-Checksum"] = checksum_header(digest)
         body = ChunkBody(stream, start, size, abort, on_sending, self.limiter)
-        response = self._send(
-            "PATCH",
-            url,
-            {
-                "Upload-Offset": str(start),
-                "Content-Type": "application/offset+octet-stream",
-                "Upload-Checksum": checksum_header(digest),
-            },
-            data=_Blocks(body),
-        )
+        response = self._send("PATCH", url, headers, data=_Blocks(body))
         return _header_int(response.headers, "Upload-Offset"), _file_id(response)
 
     def terminate(self, url: str, attempts: int = 5) -> None:
@@ -255,7 +249,6 @@ class TusClient:
         on_sending: Callable[[int], None] | None = None,
         on_restart: Callable[[TroveError], None] | None = None,
         sleep: Callable[[float], bool] | None = None,
-        digests: FileDigests | None = None,
     ) -> UploadResult:
         """Send ``path`` completely, resuming ``url`` when given.
 
@@ -264,12 +257,19 @@ class TusClient:
         the position of the bytes in flight (for display only). ``abort`` stops the
         transfer between reads with :class:`UploadAborted`. ``sleep(seconds)`` waits
         between retries and returns True when it was interrupted. ``on_restart`` hears
-        that the server no longer knew the upload and it starts again from zero.
-        ``digests`` (from hashing the file) spare hashing each chunk again.
+        that the upload starts again from zero: the server no longer knew it, or the file
+        arrived damaged.
+
+        The server checks the whole file against its SHA-256 in ``metadata``, so chunks
+        go without a checksum of their own (hashing each chunk on both sides would cost
+        as much CPU as the rest of the upload). A file that arrives damaged anyway is
+        sent once more with every chunk checked, so that a damaged chunk is sent again
+        on its own.
         """
         abort = abort or threading.Event()
         wait = sleep or abort.wait
         attempt = restarts = 0
+        checked = False  # chunks carry Upload-Checksum
         with open(path, "rb") as stream:
             while True:
                 if abort.is_set():
@@ -299,7 +299,7 @@ class TusClient:
                     for start, size in plan_chunks(offset, length, self.chunk_size):
                         if abort.is_set():
                             raise UploadAborted
-                        digest = digests.chunk(start, size) if digests else None
+                        digest = hash_range(stream, start, size) if checked else None
                         offset, file_id = self.patch(
                             url, stream, start, size, abort, on_sending, digest
                         )
@@ -320,8 +320,10 @@ class TusClient:
                     if abort.is_set():
                         raise UploadAborted from exc
                     action = classify(exc)
-                    if action is Action.RESTART and restarts < _MAX_RESTARTS:
+                    damaged = _arrived_damaged(exc) and not checked
+                    if (action is Action.RESTART or damaged) and restarts < _MAX_RESTARTS:
                         restarts += 1
+                        checked = checked or damaged
                         url = None
                         if on_url:
                             on_url(None)
@@ -338,6 +340,11 @@ class TusClient:
                     if abort.is_set():
                         raise UploadAborted from None
                     raise
+
+
+def _arrived_damaged(exc: TroveError) -> bool:
+    """The server refused the finished file: it does not match its SHA-256."""
+    return isinstance(exc, ApiError) and exc.code == "sha256_mismatch"
 
 
 def _file_id(response) -> int | None:

@@ -18,7 +18,8 @@ from backend.tus_headers import (
     format_expires,
 )
 
-bp = Blueprint("uploads", __name__, url_prefix="/api/v1/uploads")
+UPLOADS_PATH = "/api/v1/uploads"
+bp = Blueprint("uploads", __name__, url_prefix=UPLOADS_PATH)
 
 
 @bp.before_request

@@ -1,11 +1,12 @@
 """Receiving one PATCH body into the staged file.
 
-Each block is written and hashed twice (the upload's running SHA-256 and the chunk's
-Upload-Checksum). hashlib lets go of the GIL on large blocks, so the running hash of a
-block is computed on a helper thread while this one writes it, checks the chunk's own
-digest and reads the next block into a second buffer: the work of one body spreads over
-two cores and memory stays at two blocks per request. Each block's write-back to disk
-starts as soon as it is written, so the sync that ends the body waits for little."""
+Each block is written once and hashed once or twice (the upload's running SHA-256 and,
+when the client sent one, the chunk's Upload-Checksum). hashlib lets go of the GIL on
+large blocks, so each hash of a block runs on a helper thread while this one writes the
+block and reads the next into a second buffer from the socket: the work of one body
+spreads over the cores and memory stays at two blocks per request. Each block's
+write-back to disk starts as soon as it is written, so the sync that ends the body waits
+for little."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import hashlib
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, BinaryIO
+
+from werkzeug.exceptions import ClientDisconnected
 
 from backend.storage.staging import Staging
 from backend.tus_headers import Checksum
@@ -28,15 +31,37 @@ class ChecksumMismatch(Exception):
     """The body does not match its Upload-Checksum."""
 
 
-def _fill(body: BinaryIO, view: memoryview) -> int:
-    """Read into `view` until it is full or the body ends; the byte count."""
+class BodyCut(Exception):
+    """The body ended early (the client went away); its first `received` bytes are
+    durable all the same, since without a checksum every byte that came is good."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"the body ended after {received} bytes")
+        self.received = received
+
+
+def _fill(
+    body: BinaryIO, view: memoryview, tick: Callable[[], None]
+) -> tuple[int, Exception | None]:
+    """Read into `view` until it is full or the body ends; the byte count, and the error
+    that cut the body short (None when it did not). `tick` runs after every read: a body
+    streamed from a slow client may take long to fill a block."""
     filled = 0
     while filled < len(view):
-        count = body.readinto(view[filled:])  # type: ignore[attr-defined]
+        try:
+            count = body.readinto(view[filled:])  # type: ignore[attr-defined]
+        except (OSError, ClientDisconnected) as exc:
+            return filled, exc
         if not count:
             break
         filled += count
-    return filled
+        tick()
+    return filled, None
+
+
+def _wait(futures: list[Future[None]]) -> None:
+    for future in futures:
+        future.result()
 
 
 def receive(
@@ -51,39 +76,43 @@ def receive(
     tick: Callable[[], None],
 ) -> int:
     """Write `body` into staged file `key` at `offset`, advancing `whole`; returns the
-    byte count once the bytes are durable. On any failure the file is cut back to
-    `offset` and `whole` must be dropped (it may cover part of the body)."""
+    byte count once the bytes are durable. A body cut short without a checksum keeps
+    what came (BodyCut says how much, `whole` covers it). On any other failure the file
+    is cut back to `offset` and `whole` must be dropped (it may cover part of the body)."""
     digest = hashlib.new(checksum.algorithm) if checksum else None
+    hashes = (whole,) if digest is None else (whole, digest)
     buffers = (memoryview(bytearray(BODY_BLOCK)), memoryview(bytearray(BODY_BLOCK)))
     received = 0
-    hashing: Future[None] | None = None
+    hashing: list[Future[None]] = []
+    cut: Exception | None = None
     with staging.open_write(key, offset) as handle:
         try:
             turn = 0
-            while size := _fill(body, buffers[turn]):
+            while cut is None:
+                size, cut = _fill(body, buffers[turn], tick)
+                if not size:
+                    break
                 if received + size > room:
                     raise BodyTooLong
                 block = buffers[turn][:size]
                 staging.write_all(handle, block)
                 staging.start_writeback(handle, offset + received, size)
-                if hashing is not None:
-                    hashing.result()  # the previous block is in `whole`: keep the order
-                hashing = hashers.submit(whole.update, block)
-                if digest is not None:
-                    digest.update(block)
+                _wait(hashing)  # the previous block is in every hash: keep the order
+                hashing = [hashers.submit(h.update, block) for h in hashes]
                 received += size
                 turn = 1 - turn
-                tick()
-            if hashing is not None:
-                hashing.result()
+            _wait(hashing)
+            if cut is not None and (checksum is not None or not received):
+                raise cut  # a chunk with a checksum is all or nothing
             if checksum is not None and digest is not None and digest.digest() != checksum.digest:
                 raise ChecksumMismatch
         except BaseException:
-            if hashing is not None:
-                hashing.result()  # no thread may still read a buffer or update `whole`
+            _wait(hashing)  # no thread may still read a buffer or update a hash
             staging.sync(handle, offset)
             raise
         staging.sync(handle, offset + received)
     if offset == 0:
         staging.sync_directory()  # the staged file itself, made without a sync
+    if cut is not None:
+        raise BodyCut(received) from cut
     return received

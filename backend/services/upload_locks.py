@@ -23,6 +23,9 @@ from backend.problems import Problem
 # renews it every LOCK_HEARTBEAT_SECONDS while it writes or hashes.
 LOCK_STALE = timedelta(seconds=30)
 LOCK_HEARTBEAT_SECONDS = 5.0
+# The longest a writer waits for the next bytes of a streamed body before it gives up:
+# it renews the lock after every read, so a live writer's lock never goes stale.
+BODY_IDLE_TIMEOUT_SECONDS = 15.0
 
 
 @dataclasses.dataclass

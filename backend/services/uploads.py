@@ -16,7 +16,7 @@ from backend.names import InvalidName, normalize_name
 from backend.problems import Problem
 from backend.runtime import Runtime
 from backend.services.folders import get_folder, invalid_name
-from backend.services.upload_body import BodyTooLong, ChecksumMismatch, receive
+from backend.services.upload_body import BodyCut, BodyTooLong, ChecksumMismatch, receive
 from backend.services.upload_files import complete, discard, expiry, own_copy, publish
 from backend.services.upload_locks import heartbeat_ticker, holding, locked_at_birth, writer_lock
 from backend.storage.staging import StagingFull
@@ -186,7 +186,7 @@ def append(
         if offset != upload.offset or upload.file_id is not None:
             raise _offset_mismatch(upload.offset, offset)
         try:
-            received, whole = _write_body(rt, upload, lock.token, offset, checksum, body)
+            received, whole, cut = _write_body(rt, upload, lock.token, offset, checksum, body)
         except StagingFull:
             raise storage_full() from None
         new_offset = offset + received
@@ -202,7 +202,20 @@ def append(
             rt.hashes.put(upload.uid, new_offset, whole)
         else:
             complete(rt, upload, whole.hexdigest(), lock)
+    if cut:
+        raise _body_cut(new_offset)
     return upload
+
+
+def _body_cut(offset: int) -> Problem:
+    return Problem(
+        400,
+        "body_cut_short",
+        "Request body cut short",
+        f"The request ended before its Content-Length; the server kept what came and now "
+        f"holds {offset} bytes of this upload. Continue from there.",
+        headers={"Upload-Offset": str(offset)},
+    )
 
 
 def _too_much(remaining: int) -> Problem:
@@ -219,9 +232,10 @@ def _write_body(
     offset: int,
     checksum: Checksum | None,
     body: BinaryIO,
-) -> tuple[int, Any]:
-    """Stream the body into the staged file; returns the byte count and the running
-    whole-file hash. Nothing past `offset` survives a failure."""
+) -> tuple[int, Any, bool]:
+    """Stream the body into the staged file; returns the byte count, the running
+    whole-file hash and whether the body was cut short (its bytes kept all the same).
+    Nothing past `offset` survives any other failure."""
     tick = heartbeat_ticker(upload.id, token)
     whole = rt.hashes.get(upload.uid, offset)
     if whole is None:  # a restarted (or another) process: hash what is staged so far
@@ -231,6 +245,8 @@ def _write_body(
         received = receive(
             rt.staging, upload.uid, offset, remaining, body, whole, checksum, rt.hashers, tick
         )
+    except BodyCut as exc:
+        return exc.received, whole, True
     except BodyTooLong:
         raise _too_much(remaining) from None
     except ChecksumMismatch:
@@ -242,7 +258,7 @@ def _write_body(
             f"The chunk's {checksum.algorithm} does not match Upload-Checksum; it was "
             "discarded. Send the chunk again.",
         ) from None
-    return received, whole
+    return received, whole, False
 
 
 def terminate(rt: Runtime, user_id: int, uid: str) -> None:

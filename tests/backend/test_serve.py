@@ -5,8 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
+from waitress.server import create_server
 
+from backend.serve import use_trove_channels
 from tests.support.net import free_port, wait_http_ok
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -85,3 +88,20 @@ def test_bodiless_answers_keep_the_connection(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(20)
+
+
+def test_streamed_bodies_refuse_a_channel_that_reads_ahead() -> None:
+    """A channel reading the next request while a task reads the body would mix them."""
+    server = create_server(lambda environ, start: [], host="127.0.0.1", port=0)
+    try:
+        use_trove_channels(server)  # waitress's default: no lookahead
+        ahead = create_server(
+            lambda environ, start: [], host="127.0.0.1", port=0, channel_request_lookahead=1
+        )
+        try:
+            with pytest.raises(ValueError, match="channel_request_lookahead"):
+                use_trove_channels(ahead)
+        finally:
+            ahead.close()
+    finally:
+        server.close()

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from backend.services.upload_body import BODY_BLOCK, BodyTooLong, ChecksumMismatch, receive
+from backend.services.upload_body import (
+    BODY_BLOCK,
+    BodyCut,
+    BodyTooLong,
+    ChecksumMismatch,
+    receive,
+)
 from backend.storage.staging import Staging
 from backend.tus_headers import Checksum
 
@@ -110,3 +116,61 @@ def test_a_staged_file_lost_before_its_first_byte_is_made_again(
     with pytest.raises(FileNotFoundError):  # past offset 0 nothing is made up
         staging.path(KEY).unlink()
         receive(staging, KEY, 5, 100, io.BytesIO(body), whole, None, hashers, lambda: None)
+
+
+class CutShort(Trickle):
+    """A body whose connection fails once `keep` bytes have come."""
+
+    def __init__(self, data: bytes, step: int, keep: int) -> None:
+        super().__init__(data[:keep], step)
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        count = super().readinto(buffer)
+        if not count:
+            raise ConnectionResetError("the client went away")
+        return count
+
+
+def test_a_body_cut_short_keeps_what_came(staging: Staging, hashers: ThreadPoolExecutor) -> None:
+    head = b"acknowledged"
+    staging.path(KEY).write_bytes(head)
+    body = os.urandom(3 * BODY_BLOCK)
+    keep = BODY_BLOCK + 4321  # a block and a half-filled one
+    whole = hashlib.sha256(head)
+    with pytest.raises(BodyCut) as cut:
+        receive(
+            staging,
+            KEY,
+            len(head),
+            len(body),
+            CutShort(body, 100_000, keep),
+            whole,
+            None,
+            hashers,
+            lambda: None,
+        )
+    assert cut.value.received == keep
+    assert staging.path(KEY).read_bytes() == head + body[:keep]
+    assert whole.hexdigest() == hashlib.sha256(head + body[:keep]).hexdigest()
+
+
+def test_a_checked_body_cut_short_is_discarded(
+    staging: Staging, hashers: ThreadPoolExecutor
+) -> None:
+    head = b"acknowledged"
+    staging.path(KEY).write_bytes(head)
+    body = os.urandom(2 * BODY_BLOCK)
+    checksum = Checksum("sha256", hashlib.sha256(body).digest())
+    with pytest.raises(ConnectionResetError):
+        receive(
+            staging,
+            KEY,
+            len(head),
+            len(body),
+            CutShort(body, 100_000, BODY_BLOCK + 1),
+            hashlib.sha256(head),
+            checksum,
+            hashers,
+            lambda: None,
+        )
+    assert staging.path(KEY).read_bytes() == head

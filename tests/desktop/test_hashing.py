@@ -15,42 +15,22 @@ def test_sha256_matches_hashlib_and_reports_progress(tmp_path):
     path = tmp_path / "blob.bin"
     path.write_bytes(data)
     seen: list[int] = []
-    digests = digest_file(path, progress=seen.append, block_size=1024 * 1024)
-    assert digests is not None
-    assert digests.sha256 == hashlib.sha256(data).hexdigest()
+    assert digest_file(path, progress=seen.append, block_size=1024 * 1024) == (
+        hashlib.sha256(data).hexdigest()
+    )
     assert seen == [1048576, 2097152, 3145728, len(data)]
 
 
 def test_sha256_of_an_empty_file(tmp_path):
     path = tmp_path / "empty"
     path.touch()
-    digests = digest_file(path, chunk_size=10)
-    assert digests is not None
-    assert digests.sha256 == hashlib.sha256(b"").hexdigest()
-    assert digests.chunk(0, 0) is None
+    assert digest_file(path) == hashlib.sha256(b"").hexdigest()
 
 
 def test_hashing_stops_when_asked(tmp_path):
     path = tmp_path / "blob.bin"
     path.write_bytes(b"x" * 100)
     assert digest_file(path, should_stop=lambda: True, block_size=10) is None
-    assert digest_file(path, chunk_size=7, should_stop=lambda: True, block_size=10) is None
-
-
-@pytest.mark.parametrize("size", [1, 999, 1000, 1001, 4500, 5000])
-def test_chunk_digests_come_from_the_same_read(tmp_path, size):
-    data = os.urandom(size)
-    path = tmp_path / "blob.bin"
-    path.write_bytes(data)
-    digests = digest_file(path, chunk_size=1000, block_size=300)
-    assert digests is not None
-    assert digests.sha256 == hashlib.sha256(data).hexdigest()
-    for start in range(0, size, 1000):
-        piece = data[start : start + 1000]
-        assert digests.chunk(start, len(piece)) == hashlib.sha256(piece).digest()
-    assert digests.chunk(500, 500) is None  # not a piece: the caller hashes it itself
-    assert digests.chunk(0, size + 1) is None
-    assert digests.chunk(size + 1000 - size % 1000, 1) is None
 
 
 def test_fingerprint_changes_with_content_size_and_mtime(tmp_path):

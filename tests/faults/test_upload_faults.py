@@ -10,9 +10,11 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,7 @@ import pytest
 import requests
 
 from desktop_app.api import ApiClient
+from desktop_app.engine_work import DAMAGED_NOTE
 from desktop_app.transfers import TransferState
 from desktop_app.tus import TusClient
 from tests.faults.conftest import (
@@ -99,6 +102,63 @@ def test_connection_cut_at_random_offsets_during_a_200_mb_upload(
     assert (item.id, item.sha256, item.size) == (done.file_id, sha, size)
     uploads_left = [p for p in staged_files(stack) if p.stat().st_size != size]
     assert uploads_left == []  # no partial leftovers beside the file's own staged copy
+
+
+def test_bytes_damaged_on_the_way_are_caught_and_sent_again(
+    stack: Stack, engines, tmp_path: Path
+) -> None:
+    """Chunks go without a checksum of their own; the server catches a damaged file by
+    its SHA-256, and the client sends it again with every chunk checked, so that a chunk
+    damaged this time is refused (460) and sent again on its own."""
+    size = 8 * MIB
+    path = tmp_path / "damaged.bin"
+    sha = write_random_file(path, size)
+    with _proxy_for(stack) as proxy:
+        # In the middle of the first send, then of the second one (chunk bodies are
+        # nearly all of the bytes: the headers of a chunk are a few hundred).
+        proxy.damage_at(size // 2 + 12_345, size + size // 2 + 54_321)
+        engine = engines(proxy.url, stack.token, chunk_size=MIB)
+        engine.start()
+        transfer_id = engine.add_file(path)
+        assert engine.wait_idle(120)
+        done = engine.get(transfer_id)
+        assert done.state is TransferState.DONE, done.error
+        assert len(proxy.log.damaged) == 2
+    assert done.note == DAMAGED_NOTE  # sent again once, as the user is told
+    api = ApiClient(stack.base_url, stack.token)
+    item = _only_file(api)
+    assert (item.id, item.sha256, item.size) == (done.file_id, sha, size)
+    assert download_sha256(stack, item.id)[0] == sha
+
+
+def test_a_chunk_cut_short_keeps_the_bytes_that_came(stack: Stack, tmp_path: Path) -> None:
+    """The server streams a chunk to disk as it arrives: when the connection drops
+    mid-chunk, what came is kept and HEAD says so, and the upload goes on from there."""
+    size = 6 * MIB
+    path = tmp_path / "cut.bin"
+    sha = write_random_file(path, size)
+    data = path.read_bytes()
+    tus = TusClient(ApiClient(stack.base_url, stack.token))
+    url = tus.create(size, {"filename": "cut.bin", "sha256": sha}).url
+    sent = 3 * MIB + 12_345
+    host, port = stack.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            (
+                f"PATCH {url.removeprefix(stack.base_url)} HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: Bearer {stack.token}\r\nTus-Resumable: 1.0.0\r\n"
+                "Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n"
+                f"Content-Length: {size}\r\n\r\n"
+            ).encode()
+            + data[:sent]
+        )
+    wait_until(lambda: tus.offset(url) == sent, 30, "the bytes sent to be kept")
+    with path.open("rb") as stream:
+        offset, file_id = tus.patch(url, stream, sent, size - sent, threading.Event())
+    assert offset == size and file_id is not None
+    api = ApiClient(stack.base_url, stack.token)
+    assert api.get_item(file_id).sha256 == sha
+    assert download_sha256(stack, file_id)[0] == sha
 
 
 def test_lost_answers_to_committed_chunks_and_to_the_final_patch(

@@ -1,10 +1,10 @@
 """A small threaded TCP proxy that breaks connections on purpose.
 
 It sits between a client and the backend and counts the bytes the clients send
-(over all connections, so resends count too). At chosen counts it either cuts the
-connection in the middle of a request (`cut_at`), or lets the request through and
-throws away the server's answer (`drop_answer_after`), as a flaky network or a
-proxy timeout would.
+(over all connections, so resends count too). At chosen counts it cuts the connection
+in the middle of a request (`cut_at`), lets the request through and throws away the
+server's answer (`drop_answer_after`), as a flaky network or a proxy timeout would, or
+flips the bits of one byte on the way (`damage_at`), as faulty hardware would.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ _BLOCK = 64 * 1024
 class ProxyLog:
     cuts: list[int] = field(default_factory=list)  # upstream byte counts where cut
     dropped_answers: list[int] = field(default_factory=list)
+    damaged: list[int] = field(default_factory=list)
     connections: int = 0
 
 
@@ -34,6 +35,7 @@ class FaultyProxy:
         self._lock = threading.Lock()
         self._cut_points: list[int] = []
         self._drop_points: list[int] = []
+        self._damage_points: list[int] = []
         self._sockets: set[socket.socket] = set()
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._accept, name="faulty-proxy", daemon=True)
@@ -54,9 +56,14 @@ class FaultyProxy:
         with self._lock:
             self._drop_points = sorted([*self._drop_points, *upstream_offsets])
 
+    def damage_at(self, *upstream_offsets: int) -> None:
+        """Invert the byte the clients send at each of these counts (from 0)."""
+        with self._lock:
+            self._damage_points = sorted([*self._damage_points, *upstream_offsets])
+
     def pending_faults(self) -> int:
         with self._lock:
-            return len(self._cut_points) + len(self._drop_points)
+            return len(self._cut_points) + len(self._drop_points) + len(self._damage_points)
 
     def start(self) -> FaultyProxy:
         self._thread.start()
@@ -112,6 +119,7 @@ class FaultyProxy:
                     if self._cut_points and self.upstream_bytes + len(data) >= self._cut_points[0]:
                         cut = self._cut_points.pop(0)
                         data = data[: max(0, cut - self.upstream_bytes)]
+                    data = self._damage(data)
                     self.upstream_bytes += len(data)
                     if cut is not None:
                         self.log.cuts.append(cut)
@@ -122,6 +130,19 @@ class FaultyProxy:
         except OSError:
             pass
         self._finish(client, server)
+
+    def _damage(self, data: bytes) -> bytes:
+        """`data` (about to be counted) with the bytes due for damage inverted; under
+        the lock."""
+        end = self.upstream_bytes + len(data)
+        if not self._damage_points or self._damage_points[0] >= end:
+            return data
+        damaged = bytearray(data)
+        while self._damage_points and self._damage_points[0] < end:
+            point = self._damage_points.pop(0)
+            damaged[point - self.upstream_bytes] ^= 0xFF
+            self.log.damaged.append(point)
+        return bytes(damaged)
 
     def _downstream(self, client: socket.socket, server: socket.socket) -> None:
         try:
