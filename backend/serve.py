@@ -11,7 +11,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 from waitress.task import WSGITask
 
-from backend import migrate
+from backend import migrate, thumbnails
 from backend.app import create_app
 from backend.config import Config, ConfigError
 from backend.db_wait import DatabaseUnavailable, wait_for_database
@@ -107,6 +107,7 @@ def main() -> int:
         return 3
     migrate.upgrade(config.database_url)
     app = create_app(config)
+    log.info("%s", thumbnails.support())
     worker = Worker(app)
     server = create_server(
         app,
