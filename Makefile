@@ -26,7 +26,7 @@ system-deps:
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[desktop,video,dev]'
 	@touch $@
 
 venv: $(VENV)/.installed

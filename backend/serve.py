@@ -9,7 +9,7 @@ from types import FrameType
 
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
-from backend import migrate
+from backend import migrate, thumbnails
 from backend.app import create_app
 from backend.blueprints.uploads import UPLOADS_PATH
 from backend.config import Config, ConfigError
@@ -86,6 +86,7 @@ def main() -> int:
         return 3
     migrate.upgrade(config.database_url)
     app = create_app(config)
+    log.info("%s", thumbnails.support())
     worker = Worker(app)
     server = create_server(
         app,

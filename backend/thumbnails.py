@@ -23,17 +23,23 @@ from PIL import Image, ImageFile, ImageOps, ImageStat, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 
-try:  # video poster frames, when the optional decoder is installed
+try:  # video poster frames, when the `video` extra (PyAV) is installed
     import av
 except ImportError:  # pragma: no cover - depends on the installation
     av = None
 
-try:  # HEIC/HEIF photos from phones, when the optional plugin is installed
+try:  # HEIC/HEIF photos from phones, when the plugin is installed
     from pillow_heif import register_heif_opener
 
     register_heif_opener()
+    HEIF = True
 except ImportError:  # pragma: no cover - depends on the installation
-    pass
+    HEIF = False
+
+NO_VIDEO_DECODER = (
+    "video poster frames are off: PyAV is not installed (install trove[video], or build "
+    "the backend image with TROVE_BACKEND_EXTRAS=video); videos get no thumbnail"
+)
 
 MIN_SIZE = 16
 MAX_SIZE = 1024
@@ -73,6 +79,14 @@ POSTER_POINTS = ((0.1, 10), (0.3, 30), (0.5, 60))
 DARK_LUMA = 24  # mean brightness (0-255) under which a frame counts as black
 
 
+def support() -> str:
+    """What gets a thumbnail on this server, in one line for the start-up log."""
+    images = "thumbnails of images" + (" (HEIC/HEIF included)" if HEIF else "")
+    if av is None:
+        return f"{images}; {NO_VIDEO_DECODER}"
+    return f"{images} and poster frames of videos (PyAV {av.__version__})"
+
+
 def is_video(name: str) -> bool:
     """A video name whose poster frame can be decoded here."""
     return av is not None and Path(name).suffix.lower() in VIDEO_EXTENSIONS
@@ -80,6 +94,13 @@ def is_video(name: str) -> bool:
 
 def may_have_thumbnail(name: str) -> bool:
     return Path(name).suffix.lower() in image_extensions() or is_video(name)
+
+
+def skipped_because(name: str) -> str:
+    """Why a file so named gets no thumbnail here (for the log)."""
+    if av is None and Path(name).suffix.lower() in VIDEO_EXTENSIONS:
+        return NO_VIDEO_DECODER
+    return "not an image type"
 
 
 class LazyReader(io.RawIOBase):
@@ -177,7 +198,7 @@ def render_video(source: BinaryIO, size: int) -> tuple[bytes, str]:
     """The poster frame of a video, fitted in ``size`` x ``size``; only the bytes the demuxer
     asks for are read (the start, the index, and the stretch up to the poster frame)."""
     if av is None:
-        raise NoThumbnail("no video decoder is installed")
+        raise NoThumbnail(NO_VIDEO_DECODER)
     try:
         with av.open(source, mode="r") as container:
             stream = next(iter(container.streams.video), None)

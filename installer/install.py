@@ -151,8 +151,11 @@ def install(args: argparse.Namespace) -> int:
     created = write_env(env_file, overrides)
     kept = len(SECRETS) - len(created)
     print(f"{env_file}: {len(created)} secrets generated, {kept} kept")
-    print(f"building and starting the stack with `{' '.join(command)}` ...", flush=True)
-    up = stack.run("up", "-d", "--build", capture=False, check=False)
+    print(f"building the images with `{' '.join(command)}` ...", flush=True)
+    if stack.build(capture=False).returncode != 0:
+        raise InstallError("the images could not be built; the messages above say why")
+    print("starting the stack ...", flush=True)
+    up = stack.run("up", "-d", capture=False, check=False)
     if up.returncode != 0:
         raise InstallError("the stack did not start; the messages above say why")
     print("waiting until every service is healthy ...", flush=True)

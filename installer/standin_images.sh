@@ -4,10 +4,11 @@
 # the Dockerfiles and docker-compose.yml default to the official images.
 #
 #   eval "$(installer/standin_images.sh)"   builds what is missing or out of date and prints
-#                                           PYTHON_IMAGE=…, RUST_IMAGE=…, RUNTIME_IMAGE=…,
-#                                           MYSQL_IMAGE=… for the builds and compose
+#                                           PYTHON_IMAGE=…, RUST_IMAGE=…, MYSQL_IMAGE=…
+#                                           for the builds and compose
 #
 #   trove-standin/debian:bookworm-slim        debootstrap --variant=minbase, docs stripped
+#                                             (the base of the others)
 #   trove-standin/python:3.11-slim-bookworm   Debian's python3 (3.11) with venv
 #   trove-standin/rust:1-slim-bookworm        gcc + this machine's Rust toolchain (Debian's
 #                                             rustc is too old for the crate)
@@ -123,5 +124,4 @@ fi
 
 echo "PYTHON_IMAGE=$python"
 echo "RUST_IMAGE=$rust"
-echo "RUNTIME_IMAGE=$debian"
 echo "MYSQL_IMAGE=$mysql"

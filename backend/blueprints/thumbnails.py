@@ -49,7 +49,8 @@ def thumbnail(item_id: int) -> Response:
     user_id = current_user().id
     item = files.get_item(user_id, item_id)
     if item.kind != FILE or not item.sha256 or not thumbnails.may_have_thumbnail(item.name):
-        log.info("no thumbnail for file %s: not an image type (%r)", item_id, item.name)
+        reason = thumbnails.skipped_because(item.name)
+        log.info("no thumbnail for file %s (%r): %s", item_id, item.name, reason)
         raise no_thumbnail()
     video = thumbnails.is_video(item.name)  # reads only the start: any size will do
     if item.size > thumbnails.MAX_SOURCE_BYTES and not video:

@@ -8,8 +8,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+use crate::migrations;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -105,7 +104,10 @@ impl Index {
                 .max_connections(4)
                 .connect_with(options)
                 .await?;
-            SQLITE_MIGRATIONS.run(&pool).await?;
+            migrations::migrator(migrations::SQLITE)
+                .await?
+                .run(&pool)
+                .await?;
             Ok(Self::Sqlite(pool))
         } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
             let url = url.replacen("mariadb:", "mysql:", 1);
@@ -115,7 +117,10 @@ impl Index {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            MYSQL_MIGRATIONS.run(&pool).await?;
+            migrations::migrator(migrations::MYSQL)
+                .await?
+                .run(&pool)
+                .await?;
             Ok(Self::MySql(pool))
         } else {
             Err(IndexError::UnsupportedUrl(url.to_string()))

@@ -7,11 +7,13 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod frames;
+pub mod healthcheck;
 pub mod index;
 pub mod ingest;
 pub mod locks;
 pub mod memory;
 pub mod metrics;
+pub mod migrations;
 pub mod range;
 pub mod routes;
 pub mod scrub;
@@ -24,10 +26,15 @@ use tracing_subscriber::EnvFilter;
 /// How long requests in flight may take to finish after SIGTERM/SIGINT.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
-const USAGE: &str = "usage: trove-compressor [serve | scrub]\n\n\
+/// How long the healthcheck waits for each step (connect, send, answer).
+const HEALTHCHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+const USAGE: &str = "usage: trove-compressor [serve | scrub | healthcheck]\n\n\
 serve (the default) serves the Trove compressor API until SIGTERM/SIGINT.\n\
 scrub decodes every stored blob, compares it with its id and lists the corrupt ones;\n\
-it exits 0 when all are intact, 1 when any is corrupt, 3 when it could not finish.\n\n\
+it exits 0 when all are intact, 1 when any is corrupt, 3 when it could not finish.\n\
+healthcheck asks the running service's /readyz on COMPRESSOR_HOST:COMPRESSOR_PORT\n\
+(loopback when the host is 0.0.0.0 or ::); it exits 0 when ready, 1 otherwise.\n\n\
 Configuration comes from the environment:\n\
 COMPRESSOR_HOST, COMPRESSOR_PORT, COMPRESSOR_DATA_DIR (or TROVE_DATA_DIR),\n\
 COMPRESSOR_DATABASE_URL, COMPRESSOR_TOKEN, COMPRESSOR_ZSTD_LEVEL,\n\
@@ -44,6 +51,7 @@ pub fn main_with_args(args: &[String]) -> i32 {
         [] => Command::Serve,
         [cmd] if cmd == "serve" => Command::Serve,
         [cmd] if cmd == "scrub" => Command::Scrub,
+        [cmd] if cmd == "healthcheck" => return run_healthcheck(),
         [flag] if flag == "-h" || flag == "--help" => {
             println!("{USAGE}");
             return 0;
@@ -80,6 +88,26 @@ pub fn main_with_args(args: &[String]) -> i32 {
             Command::Scrub => run_scrub(config).await,
         }
     })
+}
+
+/// Exit codes as Docker's HEALTHCHECK reads them: 0 healthy, 1 unhealthy. Runs without the
+/// async runtime or logging, as it is started every few seconds.
+fn run_healthcheck() -> i32 {
+    let result = config::Config::from_env()
+        .map_err(|e| format!("invalid configuration: {e}"))
+        .and_then(|c| {
+            healthcheck::check_config(&c, HEALTHCHECK_TIMEOUT).map_err(|e| e.to_string())
+        });
+    match result {
+        Ok(()) => {
+            println!("ready");
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
 }
 
 async fn serve(config: config::Config) -> i32 {

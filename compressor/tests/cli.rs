@@ -91,3 +91,51 @@ fn unknown_arguments_and_bad_configuration_fail_clearly() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("COMPRESSOR_PORT"));
 }
+
+/// `healthcheck`, as the image's HEALTHCHECK runs it: 0 while the service is ready on the
+/// configured port (asked on loopback although it listens on every interface), 1 once it is
+/// gone.
+#[test]
+fn healthcheck_answers_for_the_running_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .env_clear()
+        .env("TROVE_DATA_DIR", dir.path())
+        .env("COMPRESSOR_HOST", "0.0.0.0")
+        .env("COMPRESSOR_PORT", "0")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let port = loop {
+        let line = lines.next().expect("the service exited early").unwrap();
+        if let Some((_, addr)) = line.split_once("listening on ") {
+            break addr.trim().rsplit(':').next().unwrap().to_string();
+        }
+    };
+    let healthcheck = || {
+        Command::new(BIN)
+            .arg("healthcheck")
+            .env_clear()
+            .env("COMPRESSOR_HOST", "0.0.0.0")
+            .env("COMPRESSOR_PORT", &port)
+            .output()
+            .unwrap()
+    };
+    let ready = healthcheck();
+    assert_eq!(ready.status.code(), Some(0), "{ready:?}");
+    assert_eq!(String::from_utf8_lossy(&ready.stdout).trim(), "ready");
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let gone = healthcheck();
+    assert_eq!(gone.status.code(), Some(1), "{gone:?}");
+    let message = String::from_utf8_lossy(&gone.stderr);
+    assert!(
+        message.contains(&format!("cannot reach the compressor at 127.0.0.1:{port}")),
+        "{message}"
+    );
+}

@@ -218,12 +218,24 @@ def test_without_a_video_decoder_videos_simply_have_no_thumbnail(
     alice: dict[str, str],
     corpus_files: list[CorpusFile],
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(thumbnails, "av", None)  # as when PyAV is not installed
     assert not thumbnails.may_have_thumbnail("trailer.mp4")
     data = corpus_file(corpus_files, TRAILER).path.read_bytes()
     file_id = upload_file(client, alice, data, "trailer.mp4")
+    caplog.set_level(logging.INFO, logger="backend.blueprints.thumbnails")
     response = thumb(client, alice, file_id)
     assert (response.status_code, response.json["code"]) == (404, "no_thumbnail")
-    with pytest.raises(thumbnails.NoThumbnail, match="no video decoder"):
+    assert "video poster frames are off: PyAV is not installed" in caplog.text
+    with pytest.raises(thumbnails.NoThumbnail, match="PyAV is not installed"):
         thumbnails.render_video(io.BytesIO(data), 256)
+    # The backend says so when it starts, with how to turn poster frames on.
+    assert "video poster frames are off" in thumbnails.support()
+    assert "TROVE_BACKEND_EXTRAS=video" in thumbnails.support()
+
+
+def test_the_start_up_line_names_what_gets_thumbnails() -> None:
+    line = thumbnails.support()
+    assert line.startswith("thumbnails of images (HEIC/HEIF included)")
+    assert "poster frames of videos (PyAV " in line
