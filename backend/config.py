@@ -102,6 +102,6 @@ class Config:
             upload_ttl_seconds=_int(env, "TROVE_UPLOAD_TTL_SECONDS", 24 * 3600, 1),
             worker_poll_seconds=_float(env, "TROVE_WORKER_POLL_SECONDS", 5.0),
             store_defer_seconds=_float(env, "TROVE_STORE_DEFER_SECONDS", 30.0, minimum=0.0),
-            threads=_int(env, "TROVE_THREADS", 8, 1),
+            threads=_int(env, "TROVE_THREADS", 16, 1),
             database_wait_seconds=_float(env, "TROVE_DATABASE_WAIT_SECONDS", 120.0),
         )
