@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 from werkzeug.exceptions import ClientDisconnected
 
+from backend.services.upload_locks import LockLost
 from backend.storage.staging import Staging
 from backend.tus_headers import Checksum
 
@@ -78,7 +79,8 @@ def receive(
     """Write `body` into staged file `key` at `offset`, advancing `whole`; returns the
     byte count once the bytes are durable. A body cut short without a checksum keeps
     what came (BodyCut says how much, `whole` covers it). On any other failure the file
-    is cut back to `offset` and `whole` must be dropped (it may cover part of the body)."""
+    is cut back to `offset` and `whole` must be dropped (it may cover part of the body),
+    except when the lock was lost (LockLost from `tick`): then the file is left alone."""
     digest = hashlib.new(checksum.algorithm) if checksum else None
     hashes = (whole,) if digest is None else (whole, digest)
     buffers = (memoryview(bytearray(BODY_BLOCK)), memoryview(bytearray(BODY_BLOCK)))
@@ -106,6 +108,9 @@ def receive(
                 raise cut  # a chunk with a checksum is all or nothing
             if checksum is not None and digest is not None and digest.digest() != checksum.digest:
                 raise ChecksumMismatch
+        except LockLost:
+            _wait(hashing)  # the file is the new writer's now: leave it as it is
+            raise
         except BaseException:
             _wait(hashing)  # no thread may still read a buffer or update a hash
             staging.sync(handle, offset)

@@ -28,6 +28,21 @@ LOCK_HEARTBEAT_SECONDS = 5.0
 BODY_IDLE_TIMEOUT_SECONDS = 15.0
 
 
+class LockLost(Problem):
+    """The writer paused past LOCK_STALE and another request took the upload over: what
+    this writer has not committed is not its to keep, nor to cut back."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            423,
+            "upload_lock_lost",
+            "Upload taken over",
+            "This request stalled so long that another request took over the upload, and "
+            "the bytes it carried were not kept. Ask for the upload's offset (HEAD) and "
+            "continue from there.",
+        )
+
+
 @dataclasses.dataclass
 class WriterLock:
     """A held lock; `released` once the last change made under it also let it go."""
@@ -94,15 +109,19 @@ def _release(upload_id: int, token: str) -> None:
 
 def _heartbeat(upload_id: int, token: str) -> None:
     unsynced(db.session)
-    db.session.execute(
+    renewed = db.session.execute(
         sa.update(Upload)
         .where(Upload.id == upload_id, Upload.lock_token == token)
         .values(locked_at=utcnow())
     )
     db.session.commit()
+    if renewed.rowcount != 1:  # type: ignore[attr-defined]
+        raise LockLost
 
 
 def heartbeat_ticker(upload_id: int, token: str) -> Callable[[], None]:
+    """A function to call often while writing: it renews the lock every
+    LOCK_HEARTBEAT_SECONDS and raises LockLost once another writer holds it."""
     beat = time.monotonic()
 
     def tick() -> None:

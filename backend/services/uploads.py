@@ -18,7 +18,13 @@ from backend.runtime import Runtime
 from backend.services.folders import get_folder, invalid_name
 from backend.services.upload_body import BodyCut, BodyTooLong, ChecksumMismatch, receive
 from backend.services.upload_files import complete, discard, expiry, own_copy, publish
-from backend.services.upload_locks import heartbeat_ticker, holding, locked_at_birth, writer_lock
+from backend.services.upload_locks import (
+    LockLost,
+    heartbeat_ticker,
+    holding,
+    locked_at_birth,
+    writer_lock,
+)
 from backend.storage.staging import StagingFull
 from backend.tus_headers import (
     Checksum,
@@ -192,12 +198,14 @@ def append(
         new_offset = offset + received
         if new_offset < upload.length:
             # One commit saves the offset and lets the lock go.
-            db.session.execute(
+            saved = db.session.execute(
                 sa.update(Upload)
                 .where(Upload.id == upload.id, Upload.lock_token == lock.token)
                 .values(offset=new_offset, expires=expiry(rt), lock_token=None, locked_at=None)
             )
             db.session.commit()
+            if saved.rowcount != 1:  # type: ignore[attr-defined]
+                raise LockLost
             lock.released = True
             rt.hashes.put(upload.uid, new_offset, whole)
         else:

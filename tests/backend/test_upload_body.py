@@ -17,6 +17,7 @@ from backend.services.upload_body import (
     ChecksumMismatch,
     receive,
 )
+from backend.services.upload_locks import LockLost
 from backend.storage.staging import Staging
 from backend.tus_headers import Checksum
 
@@ -174,3 +175,32 @@ def test_a_checked_body_cut_short_is_discarded(
             lambda: None,
         )
     assert staging.path(KEY).read_bytes() == head
+
+
+def test_a_writer_that_lost_its_lock_leaves_the_file_to_the_new_one(
+    staging: Staging, hashers: ThreadPoolExecutor
+) -> None:
+    """Once another request holds the upload, bytes past the committed offset are its
+    own: the old writer stops at its next tick and cuts nothing back."""
+    head = b"acknowledged"
+    staging.path(KEY).write_bytes(head)
+
+    def tick() -> None:  # meanwhile the writer that took over has written its chunk
+        with open(staging.path(KEY), "r+b") as new_writer:
+            new_writer.seek(len(head))
+            new_writer.write(b"written by the new writer")
+        raise LockLost
+
+    with pytest.raises(LockLost):
+        receive(
+            staging,
+            KEY,
+            len(head),
+            4 * BODY_BLOCK,
+            Trickle(b"z" * 4 * BODY_BLOCK, BODY_BLOCK // 2),
+            hashlib.sha256(head),
+            None,
+            hashers,
+            tick,
+        )
+    assert staging.path(KEY).read_bytes() == head + b"written by the new writer"

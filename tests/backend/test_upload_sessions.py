@@ -186,3 +186,37 @@ def test_content_the_user_has_is_added_in_two_commits(
         )
         assert upload is not None
         assert (upload.lock_token, upload.file_id) == (None, int(again.headers["Trove-File-Id"]))
+
+
+def test_a_writer_whose_lock_was_taken_over_stops_and_says_so(
+    client: FlaskClient, alice: dict[str, str], app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer stalled past the lock's staleness may find another request holding the
+    upload: it must neither report its bytes as committed nor touch the new writer's."""
+    from backend.services import upload_body, upload_locks
+
+    monkeypatch.setattr(upload_locks, "LOCK_HEARTBEAT_SECONDS", 0.0)
+    chunk = upload_body.BODY_BLOCK
+    location = create(client, alice, 3 * chunk).headers["Location"]
+    uid = location.rsplit("/", 1)[1]
+    with app.app_context():
+        engine = db.engine
+
+    class TakenOverBody(io.BytesIO):
+        def readinto(self, buffer: Any) -> int:
+            with engine.begin() as connection:  # another request takes the stale lock
+                connection.execute(
+                    sa.update(Upload).where(Upload.uid == uid).values(lock_token="new-writer")
+                )
+            return super().readinto(buffer)
+
+    response = client.patch(
+        location,
+        input_stream=TakenOverBody(b"z" * 3 * chunk),
+        headers=tus(alice, **OFFSET, **{"Upload-Offset": "0", "Content-Length": str(3 * chunk)}),
+    )
+    assert (response.status_code, response.json["code"]) == (423, "upload_lock_lost")
+    with app.app_context():
+        upload = db.session.scalar(sa.select(Upload).where(Upload.uid == uid))
+        assert upload is not None
+        assert (upload.offset, upload.lock_token) == (0, "new-writer")
