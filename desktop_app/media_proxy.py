@@ -6,6 +6,11 @@ unguessable token for exactly one file; the relay forwards the player's requests
 their ``Range``, so seeking works) to ``/api/v1/files/{id}/content`` with the bearer token,
 and streams the answer back block by block. The token never leaves the process, the relay
 listens on loopback only, and grants are revoked when the preview moves on.
+
+Revoking also cuts the streams in flight, from the calling thread. The player's stop and
+source changes block the UI thread inside Qt, holding the GIL, until the player's reader
+thread lets go of its stream; a relay thread serving that stream would need the GIL to go
+on, so without the cut the two would wait for each other for ever.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +39,7 @@ class MediaProxy:
     def __init__(self, api: ApiClient) -> None:
         self.api = api
         self._grants: dict[str, int] = {}
+        self._streams: set[socket.socket] = set()
         self._lock = threading.Lock()
         proxy = self
 
@@ -58,8 +65,21 @@ class MediaProxy:
         return f"http://127.0.0.1:{self.port}/media/{token}"
 
     def revoke_all(self) -> None:
+        """Forget every grant and cut every stream still being served."""
         with self._lock:
             self._grants.clear()
+            streams = list(self._streams)
+        for stream in streams:
+            with contextlib.suppress(OSError):
+                stream.shutdown(socket.SHUT_RDWR)
+
+    def serving(self, stream: socket.socket, active: bool) -> None:
+        """Note a player connection as open or closed (see :meth:`revoke_all`)."""
+        with self._lock:
+            if active:
+                self._streams.add(stream)
+            else:
+                self._streams.discard(stream)
 
     def file_for(self, path: str) -> int | None:
         prefix, _, token = path.partition("/media/")
@@ -81,6 +101,14 @@ class MediaProxy:
 class _RelayHandler(BaseHTTPRequestHandler):
     relay: MediaProxy
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.relay.serving(self.connection, True)
+
+    def finish(self) -> None:
+        self.relay.serving(self.connection, False)
+        super().finish()
 
     def do_GET(self) -> None:
         self._relay(send_body=True)

@@ -255,10 +255,11 @@ class PreviewWindow(QWidget):
         self._show_external("error", text, "Open with system player")
 
     def _stop_media(self) -> None:
-        if self.media is not None:
-            self.media.stop()
+        # Streams first: the player's stop waits, holding the GIL, for its reader to let go.
         if self._proxy is not None:
             self._proxy.revoke_all()
+        if self.media is not None:
+            self.media.stop()
 
     def _show_external(self, kind: str, text: str, button: str) -> None:
         self.external.show_message(text, button)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 from pathlib import Path
 
 import pytest
 import requests
+import urllib3
 
 from desktop_app.api import Item
-from desktop_app.media_proxy import MediaProxy
+from desktop_app.media_proxy import RELAY_CHUNK, MediaProxy
 from tests.support.corpus import CorpusFile
 
 VIDEO = "A/moviepy/medias__getting_started__moviepy_10_minutes__trailer_bbb.mp4"
@@ -88,3 +90,17 @@ def test_backend_errors_reach_the_player_as_errors(proxy, video, stack):
     gone = requests.get(url, timeout=30)
     assert gone.status_code == 502
     assert "reach" in gone.text.lower() or "connect" in gone.text.lower()
+
+
+def test_revoking_cuts_the_streams_in_flight(proxy, video):
+    """The player's stop blocks the UI thread until its stream ends, so revoking must end
+    it without the relay's help."""
+    item, data = video
+    with requests.get(proxy.grant(item.id), stream=True, timeout=30) as streaming:
+        first = streaming.raw.read(RELAY_CHUNK)
+        proxy.revoke_all()
+        rest = b""
+        with contextlib.suppress(urllib3.exceptions.HTTPError, OSError):
+            rest = streaming.raw.read()  # the cut ends it early, or breaks it
+    assert first == data[:RELAY_CHUNK]
+    assert len(first) + len(rest) < len(data)
