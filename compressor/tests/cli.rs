@@ -1,21 +1,23 @@
 //! The `trove-compressor` binary as a process: configuration from the environment, the
 //! `listening on` line, the generated token file and shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Lines};
+use std::path::Path;
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trove-compressor");
 
-#[test]
-fn serves_with_a_generated_token_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts `serve` on a free port with `data` as its data directory and `env` besides;
+/// returns the process, the address from its `listening on` line and the rest of its log.
+fn serve(data: &Path, env: &[(&str, &str)]) -> (Child, String, Lines<BufReader<ChildStderr>>) {
     let mut child = Command::new(BIN)
         .arg("serve")
         .env_clear()
-        .env("TROVE_DATA_DIR", dir.path())
+        .env("TROVE_DATA_DIR", data)
         .env("COMPRESSOR_PORT", "0")
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -27,6 +29,13 @@ fn serves_with_a_generated_token_and_stops_on_sigterm() {
             break addr.trim().to_string();
         }
     };
+    (child, addr, lines)
+}
+
+#[test]
+fn serves_with_a_generated_token_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, lines) = serve(dir.path(), &[]);
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
 
     let token_path = dir.path().join("compressor/token");
@@ -98,24 +107,8 @@ fn unknown_arguments_and_bad_configuration_fail_clearly() {
 #[test]
 fn healthcheck_answers_for_the_running_service() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env_clear()
-        .env("TROVE_DATA_DIR", dir.path())
-        .env("COMPRESSOR_HOST", "0.0.0.0")
-        .env("COMPRESSOR_PORT", "0")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let port = loop {
-        let line = lines.next().expect("the service exited early").unwrap();
-        if let Some((_, addr)) = line.split_once("listening on ") {
-            break addr.trim().rsplit(':').next().unwrap().to_string();
-        }
-    };
+    let (mut child, addr, _) = serve(dir.path(), &[("COMPRESSOR_HOST", "0.0.0.0")]);
+    let port = addr.rsplit(':').next().unwrap().to_string();
     let healthcheck = || {
         Command::new(BIN)
             .arg("healthcheck")
