@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -68,14 +69,25 @@ def writer_lock(upload: Upload) -> Iterator[WriterLock]:
     )
     db.session.commit()
     if taken.rowcount != 1:  # type: ignore[attr-defined]
+        held_since = db.session.scalar(sa.select(Upload.locked_at).where(Upload.id == upload.id))
         raise Problem(
             423,
             "upload_locked",
             "Upload busy",
             "Another request is writing to this upload. Wait for it to finish, then retry.",
+            headers={"Retry-After": str(retry_after_seconds(held_since, now))},
         )
     with holding(upload, WriterLock(token)) as lock:
         yield lock
+
+
+def retry_after_seconds(held_since: datetime | None, now: datetime) -> int:
+    """When to try a busy upload again: once its lock would go stale, but no later than a
+    live writer whose client went away takes to give up (BODY_IDLE_TIMEOUT_SECONDS)."""
+    if held_since is None:  # released between the UPDATE and the SELECT
+        return 1
+    until_stale = (held_since + LOCK_STALE - now).total_seconds()
+    return max(1, min(math.ceil(until_stale), math.ceil(BODY_IDLE_TIMEOUT_SECONDS)))
 
 
 def locked_at_birth(upload: Upload) -> WriterLock:

@@ -14,6 +14,11 @@ from flask.testing import FlaskClient
 
 from backend.extensions import db
 from backend.models import Upload
+from backend.services.upload_locks import (
+    BODY_IDLE_TIMEOUT_SECONDS,
+    LOCK_STALE,
+    retry_after_seconds,
+)
 from backend.services.uploads import sweep_expired
 from tests.backend.conftest import metadata, tus, upload_file
 from tests.backend.test_uploads_api import create, patch, staged_files
@@ -61,6 +66,8 @@ def test_a_second_writer_is_locked_out(
         db.session.commit()
     response = patch(client, alice, location, 0, b"abc")
     assert (response.status_code, response.json["code"]) == (423, "upload_locked")
+    # a fresh lock: come back once a writer whose client left would have given up
+    assert response.headers["Retry-After"] == str(int(BODY_IDLE_TIMEOUT_SECONDS))
     assert client.delete(location, headers=tus(alice)).status_code == 423
     with app.app_context():  # a writer that died long ago no longer blocks anyone
         db.session.execute(
@@ -74,6 +81,14 @@ def test_a_second_writer_is_locked_out(
         upload = db.session.scalar(sa.select(Upload).where(Upload.uid == uid))
         assert upload is not None
         assert upload.lock_token is None
+
+
+def test_a_busy_upload_is_retried_when_its_lock_would_go_stale() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert retry_after_seconds(now - LOCK_STALE + timedelta(seconds=2.5), now) == 3
+    assert retry_after_seconds(now - LOCK_STALE - timedelta(seconds=9), now) == 1
+    assert retry_after_seconds(now, now) == BODY_IDLE_TIMEOUT_SECONDS
+    assert retry_after_seconds(None, now) == 1
 
 
 def test_a_long_write_keeps_its_lock_fresh(

@@ -24,6 +24,7 @@ import requests
 
 from desktop_app.api import ApiClient
 from desktop_app.engine_work import DAMAGED_NOTE
+from desktop_app.retry import RetryPolicy
 from desktop_app.transfers import TransferState
 from desktop_app.tus import TusClient
 from tests.faults.conftest import (
@@ -53,14 +54,20 @@ def _only_file(api: ApiClient):
 def test_backend_killed_mid_upload_and_restarted(stack: Stack, engines, tmp_path: Path) -> None:
     path = tmp_path / "video.bin"
     sha = write_random_file(path, 48 * MIB)
-    engine = engines(stack.base_url, stack.token, chunk_size=2 * MIB)
+    # Backoff alone gives up long before the dead writer's lock goes stale (30 s): only
+    # the Retry-After of the server's 423 answers carries the client over it.
+    impatient = RetryPolicy(max_attempts=12, base=0.1, cap=1.0)
+    engine = engines(stack.base_url, stack.token, chunk_size=2 * MIB, policy=impatient)
     killed: list[int] = []
 
     class KillMidway:
         def transfer_changed(self, info) -> None:
-            if info.bytes_done >= 16 * MIB and not killed:
+            if info.bytes_done >= 17 * MIB and not killed:
                 killed.append(info.bytes_done)
-                stack.backend.kill()  # SIGKILL: no clean-up at all
+                # The client pauses in this hook, so the request in flight stays open:
+                # once the server holds its lock, SIGKILL leaves that lock held.
+                wait_until(lambda: stack.held_upload_locks() > 0, 10, "the server to lock it")
+                stack.backend.kill()
 
         def transfers_removed(self, ids) -> None:
             pass

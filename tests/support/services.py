@@ -6,8 +6,10 @@ Each service runs from the same entry point a user runs (`trove-compressor`,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -229,6 +231,13 @@ class Stack:
 
     def stop_backend(self) -> None:
         self.backend.stop()
+
+    def held_upload_locks(self) -> int:
+        """How many uploads a writer holds locked (the embedded database only)."""
+        database = self.data_dir / "trove.db"
+        with contextlib.closing(sqlite3.connect(database, timeout=5)) as db:
+            query = "SELECT COUNT(*) FROM uploads WHERE lock_token IS NOT NULL"
+            return int(db.execute(query).fetchone()[0])
 
     def create_user(self, username: str, password: str) -> None:
         result = self.backend.admin("create-user", username, "--password", password)
