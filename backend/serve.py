@@ -15,7 +15,7 @@ from backend.blueprints.uploads import UPLOADS_PATH
 from backend.config import Config, ConfigError
 from backend.db_wait import DatabaseUnavailable, wait_for_database
 from backend.services.upload_locks import BODY_IDLE_TIMEOUT_SECONDS
-from backend.streaming import channel_class
+from backend.streaming import channel_class, cut_streamed_bodies
 from backend.worker import Worker
 
 log = logging.getLogger("backend")
@@ -98,6 +98,9 @@ def main() -> int:
 
     def _shutdown(signum: int, _frame: FrameType | None) -> None:
         log.info("received signal %d, shutting down", signum)
+        cut = cut_streamed_bodies()
+        if cut:
+            log.info("cut %d upload bodies short; their clients resume from what arrived", cut)
         raise SystemExit(0)  # waitress's run() catches it and stops its task threads
 
     signal.signal(signal.SIGTERM, _shutdown)
@@ -107,6 +110,8 @@ def main() -> int:
         log.info("listening on %s:%s", host, port)
     try:
         server.run()
+        # A single listener has let its task threads finish already; several have not.
+        server.task_dispatcher.shutdown(timeout=5)
     finally:
         worker.stop()
     log.info("stopped")

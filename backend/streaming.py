@@ -11,18 +11,23 @@ This is safe because a waitress channel reads nothing while it has a request in 
 (`channel_request_lookahead` 0): the task thread owns the socket's incoming side until it
 answers. It never reads past the body, so a pipelined request stays in the socket for the
 channel. A client that goes away or stalls longer than the idle timeout makes the body
-raise `OSError` (werkzeug turns that into a 400 and the upload code discards the
-chunk). A body the app did not read to its end is drained before the answer when it is
-small, otherwise the connection closes after the answer: the next request on the
+raise `OSError`: the upload code keeps what arrived (all of it or, for a chunk with a
+checksum, none) and answers 400. When the server stops, :func:`cut_streamed_bodies`
+ends every body in flight the same way, so that each request lets go of its upload. A
+body the app did not read to its end is drained before the answer when it is small,
+otherwise the connection closes after the answer: the next request on the
 connection never starts inside an old body.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import select
+import socket
 import time
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,6 +38,22 @@ from waitress.task import WSGITask
 STREAMED_METHODS = frozenset({"PATCH", "POST"})
 DRAIN_LIMIT = 64 * 1024 * 1024  # unread body bytes skipped to keep a connection open
 _DRAIN_BLOCK = 1024 * 1024
+# Bodies being streamed; made and cut on the server's main thread only.
+_IN_FLIGHT: weakref.WeakSet[SocketBody] = weakref.WeakSet()
+
+
+class ServerStopping(ConnectionAbortedError):
+    """The body was cut short because the server is stopping, not by its client."""
+
+
+def cut_streamed_bodies() -> int:
+    """End every body in flight as if its client had stopped sending, so that requests
+    still reading one keep what arrived, let go of their uploads' locks and answer
+    instead of holding the locks past the process's end. Returns how many were cut."""
+    bodies = [body for body in list(_IN_FLIGHT) if not body.exhausted]
+    for body in bodies:
+        body.cut()
+    return len(bodies)
 
 
 class SocketBody(io.RawIOBase):
@@ -45,7 +66,9 @@ class SocketBody(io.RawIOBase):
         self._in_socket = length - len(head)
         self._idle_timeout = idle_timeout
         self._poller: Any = None
+        self._cut = False
         self.broken = False
+        _IN_FLIGHT.add(self)
 
     def readable(self) -> bool:
         return True
@@ -84,9 +107,17 @@ class SocketBody(io.RawIOBase):
             except (BlockingIOError, InterruptedError):
                 self._wait(sock)
                 continue
+            if not count and self._cut:
+                raise ServerStopping("the server is stopping")
             if not count:
                 raise ConnectionResetError("the client closed the connection mid-body")
             return int(count)
+
+    def cut(self) -> None:
+        """Stop reading: the reader wakes up and sees the body end early."""
+        self._cut = True
+        with contextlib.suppress(OSError):
+            self._channel.socket.shutdown(socket.SHUT_RD)
 
     def _wait(self, sock: Any) -> None:
         if self._poller is None:

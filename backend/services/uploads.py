@@ -8,6 +8,7 @@ import secrets
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
+from werkzeug.exceptions import ClientDisconnected
 
 from backend.database import unsynced
 from backend.extensions import db
@@ -26,6 +27,7 @@ from backend.services.upload_locks import (
     writer_lock,
 )
 from backend.storage.staging import StagingFull
+from backend.streaming import ServerStopping
 from backend.tus_headers import (
     Checksum,
     HeaderError,
@@ -210,8 +212,8 @@ def append(
             rt.hashes.put(upload.uid, new_offset, whole)
         else:
             complete(rt, upload, whole.hexdigest(), lock)
-    if cut:
-        raise _body_cut(new_offset)
+    if cut is not None:
+        raise _stopping(new_offset) if _server_stopping(cut) else _body_cut(new_offset)
     return upload
 
 
@@ -224,6 +226,31 @@ def _body_cut(offset: int) -> Problem:
         f"holds {offset} bytes of this upload. Continue from there.",
         headers={"Upload-Offset": str(offset)},
     )
+
+
+# How soon a client should come back after a restart cut its request short.
+STOPPING_RETRY_SECONDS = 5
+
+
+def _stopping(offset: int) -> Problem:
+    return Problem(
+        503,
+        "server_stopping",
+        "Server stopping",
+        f"The server is stopping, so it ended this request early; it holds {offset} "
+        "bytes of this upload. Continue from there once it is back.",
+        headers={"Upload-Offset": str(offset), "Retry-After": str(STOPPING_RETRY_SECONDS)},
+    )
+
+
+def _server_stopping(exc: BaseException) -> bool:
+    """Whether a body failed because this server is stopping (see backend.streaming)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ServerStopping):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _too_much(remaining: int) -> Problem:
@@ -240,9 +267,9 @@ def _write_body(
     offset: int,
     checksum: Checksum | None,
     body: BinaryIO,
-) -> tuple[int, Any, bool]:
+) -> tuple[int, Any, BodyCut | None]:
     """Stream the body into the staged file; returns the byte count, the running
-    whole-file hash and whether the body was cut short (its bytes kept all the same).
+    whole-file hash and, when the body was cut short, why (its bytes kept all the same).
     Nothing past `offset` survives any other failure."""
     tick = heartbeat_ticker(upload.id, token)
     whole = rt.hashes.get(upload.uid, offset)
@@ -254,7 +281,11 @@ def _write_body(
             rt.staging, upload.uid, offset, remaining, body, whole, checksum, rt.hashers, tick
         )
     except BodyCut as exc:
-        return exc.received, whole, True
+        return exc.received, whole, exc
+    except (OSError, ClientDisconnected) as exc:  # nothing of the body was kept
+        if _server_stopping(exc):
+            raise _stopping(offset) from None
+        raise
     except BodyTooLong:
         raise _too_much(remaining) from None
     except ChecksumMismatch:
@@ -266,7 +297,7 @@ def _write_body(
             f"The chunk's {checksum.algorithm} does not match Upload-Checksum; it was "
             "discarded. Send the chunk again.",
         ) from None
-    return received, whole, False
+    return received, whole, None
 
 
 def terminate(rt: Runtime, user_id: int, uid: str) -> None:

@@ -11,6 +11,7 @@ from desktop_app.engine_work import RESTARTED_NOTE
 from desktop_app.errors import ApiError
 from desktop_app.transfers import TransferState
 from desktop_app.tus import TusClient
+from tests.faults.conftest import wait_until
 
 from .conftest import Recorder, remote_tree, sha256_of, write_random
 
@@ -162,11 +163,17 @@ def test_backend_restart_mid_upload_is_survived(stack, api, make_engine, tmp_pat
     recorder = Recorder()
     engine.add_listener(recorder)
     killed = []
+    released = []
 
     def stop_backend_midway(info):
-        if info.bytes_done >= 512 * 1024 and not killed:
+        if info.bytes_done >= 512 * 1024 + CHUNK // 2 and not killed:
             killed.append(info.bytes_done)
+            # The client pauses in this hook, in the middle of a chunk: once the server
+            # holds the upload's lock, stop it (SIGTERM) with that body in flight.
+            wait_until(lambda: stack.held_upload_locks() > 0, 10, "the server to lock it")
             stack.stop_backend()
+            # Stopping cut the body short and let go of the lock: no wait on restart.
+            released.append(stack.held_upload_locks() == 0)
 
     recorder.hooks.append(stop_backend_midway)
     engine.start()
@@ -177,6 +184,7 @@ def test_backend_restart_mid_upload_is_survived(stack, api, make_engine, tmp_pat
     transfers = _wait_done(engine)
     done = transfers[str(big)]
     assert done.state is TransferState.DONE, done.error
+    assert released == [True]
     assert api.get_item(done.file_id).sha256 == sha256_of(big)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import json
 import os
 import random
@@ -85,6 +86,60 @@ def test_backend_killed_mid_upload_and_restarted(stack: Stack, engines, tmp_path
     item = _only_file(api)
     assert (item.id, item.sha256, item.size) == (done.file_id, sha, 48 * MIB)
     assert download_sha256(stack, item.id)[0] == sha
+
+
+def test_a_backend_stopped_mid_chunk_keeps_what_arrived_and_frees_the_upload(
+    stack: Stack,
+) -> None:
+    size = 4 * MIB
+    data = os.urandom(size)
+    tus = {**stack.auth(), "Tus-Resumable": "1.0.0"}
+    created = requests.post(
+        f"{stack.base_url}/api/v1/uploads/",
+        headers={**tus, "Upload-Length": str(size), "Upload-Metadata": "filename YS5iaW4="},
+        timeout=30,
+    )
+    path = created.headers["Location"]
+    port = int(stack.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        head = "".join(
+            f"{name}: {value}\r\n"
+            for name, value in {
+                **tus,
+                "Host": "127.0.0.1",
+                "Upload-Offset": "0",
+                "Content-Type": "application/offset+octet-stream",
+                "Content-Length": str(size),
+            }.items()
+        )
+        sock.sendall(f"PATCH {path} HTTP/1.1\r\n{head}\r\n".encode() + data[:MIB])
+        [staged] = staged_files(stack)
+        wait_until(lambda: staged.stat().st_size == MIB, 10, "the first MiB to be written")
+        stack.stop_backend()  # SIGTERM, with the rest of the body still to come
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        problem = json.loads(answer.read())
+    assert (answer.status, problem["code"]) == (503, "server_stopping")
+    assert answer.getheader("Upload-Offset") == str(MIB)  # what arrived was kept
+    assert answer.getheader("Retry-After") == "5"
+    assert stack.held_upload_locks() == 0  # nobody waits on a dead writer's lock
+
+    stack.start_backend()
+    url = stack.base_url + path
+    assert requests.head(url, headers=tus, timeout=30).headers["Upload-Offset"] == str(MIB)
+    rest = requests.patch(
+        url,
+        data=data[MIB:],
+        headers={
+            **tus,
+            "Upload-Offset": str(MIB),
+            "Content-Type": "application/offset+octet-stream",
+        },
+        timeout=60,
+    )
+    assert rest.status_code == 204, rest.text
+    file_id = int(rest.headers["Trove-File-Id"])
+    assert download_sha256(stack, file_id) == (hashlib.sha256(data).hexdigest(), size)
 
 
 def test_connection_cut_at_random_offsets_during_a_200_mb_upload(
