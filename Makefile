@@ -52,7 +52,7 @@ test-rust:
 	$(CARGO) test --release --locked --manifest-path compressor/Cargo.toml
 
 test-python: venv build corpus
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --durations=15
 
 test: setup lint test-rust test-python
 
@@ -62,7 +62,7 @@ test: setup lint test-rust test-python
 test-compose: venv corpus
 	@if [ "$(TROVE_OFFICIAL_IMAGES)" != 1 ]; then \
 	  bases="$$(bash installer/standin_images.sh)" || exit 1; set -a; eval "$$bases"; set +a; fi; \
-	TROVE_TEST_COMPOSE=1 $(PY) -m pytest -q -p no:cacheprovider tests/compose
+	TROVE_TEST_COMPOSE=1 $(PY) -m pytest -q -p no:cacheprovider tests/compose --durations=10
 
 desktop-bundle: venv
 	bash installer/desktop_bundle.sh $(PY)
