@@ -39,6 +39,8 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> BenchError + '_ {
 /// One corpus file and what each method made of it.
 #[derive(Debug, Clone, Default)]
 pub struct FileResult {
+    /// The file's path under the corpus directory.
+    pub name: String,
     pub media_type: String,
     pub size: u64,
     pub codec: String,
@@ -141,6 +143,7 @@ pub struct Walls {
 
 /// Measures every file with every method.
 pub fn run(
+    root: &Path,
     files: &[(PathBuf, String)],
     registry: &Registry,
     jobs: usize,
@@ -150,8 +153,13 @@ pub fn run(
     let metrics = Metrics::default();
     let results: Vec<Mutex<FileResult>> = files
         .iter()
-        .map(|(_, media)| {
+        .map(|(path, media)| {
             Mutex::new(FileResult {
+                name: path
+                    .strip_prefix(root)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string(),
                 media_type: media.clone(),
                 ..FileResult::default()
             })

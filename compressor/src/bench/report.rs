@@ -131,6 +131,7 @@ pub fn markdown(results: &[FileResult], walls: &Walls) -> String {
             rate(total, walls.decode[m])
         );
     }
+    slowest(&mut out, results);
     let _ = writeln!(
         out,
         "\nCodecs passed over (not suited, over a limit, or failed and fell back):\n\n| codec | reason | files |\n|---|---|---:|"
@@ -145,12 +146,43 @@ pub fn markdown(results: &[FileResult], walls: &Walls) -> String {
     out
 }
 
+/// Files in the slowest-files table.
+const SLOWEST: usize = 12;
+
+/// The files on which Trove spent the most time, encoding and decoding together.
+fn slowest(out: &mut String, results: &[FileResult]) {
+    let mut by_time: Vec<&FileResult> = results.iter().collect();
+    by_time.sort_by(|a, b| (b.encode[0] + b.decode[0]).total_cmp(&(a.encode[0] + a.decode[0])));
+    let _ = writeln!(
+        out,
+        "\nSlowest files for Trove (seconds on one core; encode includes the verifying decode):\n\n\
+         | file | codec | MB | % saved | encode s | decode s |\n|---|---|---:|---:|---:|---:|"
+    );
+    for r in by_time.into_iter().take(SLOWEST) {
+        let saved = if r.size == 0 {
+            0.0
+        } else {
+            100.0 * (1.0 - r.stored[0] as f64 / r.size as f64)
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.1} | {saved:.1} | {:.2} | {:.2} |",
+            r.name,
+            r.codec,
+            r.size as f64 / 1e6,
+            r.encode[0],
+            r.decode[0]
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn result(media: &str, size: u64, stored: u64) -> FileResult {
         FileResult {
+            name: format!("{media}-{size}"),
             media_type: media.into(),
             size,
             codec: "zstd".into(),
@@ -187,5 +219,9 @@ mod tests {
         assert!(text.contains("| **all** | 3 | 10.0 | 8.0 |"), "{text}");
         assert!(text.contains("| Trove | 10.0 | 10.0 |"), "{text}");
         assert!(text.contains("| lepton | encode_error | 2 |"), "{text}");
+        assert!(
+            text.contains("| image/png-3000000 | zstd | 3.0 | 20.0 | 1.00 | 0.50 |"),
+            "{text}"
+        );
     }
 }

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
     let result = bench::corpus(&dir).and_then(|files| {
         eprintln!("benchmarking {} files with {jobs} jobs...", files.len());
         bench::run(
+            &dir,
             &files,
             &Registry::standard(DEFAULT_ZSTD_LEVEL, DEFAULT_DEFLATE_ZSTD_LEVEL),
             jobs,
