@@ -56,7 +56,9 @@ class AuthToken(db.Model):
 
 class Item(db.Model):
     """A file or a folder. `parent_key` is `parent_id` or 0 for the root, so that the
-    unique (user, folder, name) constraint also holds in the root."""
+    unique (user, folder, name) constraint also holds in the root. Ids are never handed
+    out twice (AUTOINCREMENT on SQLite), so work that names a deleted item by its id
+    cannot land on a newer one."""
 
     __tablename__ = "items"
     __table_args__ = (
@@ -64,6 +66,7 @@ class Item(db.Model):
         sa.Index("ix_items_listing", "user_id", "parent_key", "kind", "sort_key", "id"),
         sa.Index("ix_items_state", "state", "retry_at"),
         sa.Index("ix_items_sha256", "sha256"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -316,6 +316,15 @@ def test_upload_into_a_folder_deleted_meanwhile(client: FlaskClient, alice: dict
     assert (response.status_code, response.json["code"]) == (404, "folder_not_found")
 
 
+def test_ids_of_deleted_files_are_never_handed_out_again(
+    client: FlaskClient, alice: dict[str, str]
+) -> None:
+    first = upload_file(client, alice, b"first", "first.txt")
+    assert client.delete(f"/api/v1/files/{first}", headers=alice).status_code == 204
+    second = upload_file(client, alice, b"second", "second.txt")
+    assert second > first
+
+
 def test_termination(client: FlaskClient, alice: dict[str, str], app: Flask) -> None:
     location = create(client, alice, 10).headers["Location"]
     patch(client, alice, location, 0, b"abc")
