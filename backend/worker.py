@@ -173,14 +173,14 @@ class Worker:
         stored_size: int,
         codec: str | None,
     ) -> None:
-        """Every file still staged under `key` (deduplicated copies share it) is stored
-        now; the staged file goes once no processing file needs it."""
+        """Every file still staged under `key` with this content (deduplicated copies
+        share it) is stored now; the staged file goes once no processing file needs it.
+        Files are matched by their staged content, never by id alone: the file this work
+        began for may have been deleted meanwhile."""
+        db.session.rollback()  # see the files as they are now, not as the work began
         updated = db.session.execute(
             sa.update(Item)
-            .where(
-                Item.state == PROCESSING,
-                sa.or_(Item.id == item_id, Item.staging_key == key),
-            )
+            .where(Item.state == PROCESSING, Item.staging_key == key, Item.sha256 == sha256)
             .values(
                 state=STORED,
                 stored_size=stored_size,
@@ -194,6 +194,7 @@ class Worker:
             # Deleted while it was being sent: the blob may now be unreferenced.
             queue_blob_deletions([sha256])
             db.session.commit()
+            log.info("file %d was deleted while it was being stored", item_id)
             return
         db.session.commit()
         remove_unreferenced_staging(self.rt.staging, [key])
@@ -207,8 +208,22 @@ class Worker:
         )
 
     def _postpone(self, item: Item, reason: str) -> None:
-        delay = self.item_backoff.delay(item.attempts)
-        log.error("cannot store file %d because %s; retrying in %.0f s", item.id, reason, delay)
-        item.attempts += 1
-        item.retry_at = utcnow() + timedelta(seconds=delay)
+        """Try the file again later, unless it was deleted meanwhile (then its staged
+        file going missing, or the compressor's answer, no longer matter)."""
+        item_id, key, attempts = item.id, item.staging_key, item.attempts
+        delay = self.item_backoff.delay(attempts)
+        db.session.rollback()
+        postponed = db.session.execute(
+            sa.update(Item)
+            .where(
+                Item.id == item_id,
+                Item.state == PROCESSING,
+                Item.staging_key.is_(None) if key is None else Item.staging_key == key,
+            )
+            .values(attempts=attempts + 1, retry_at=utcnow() + timedelta(seconds=delay))
+        )
         db.session.commit()
+        if postponed.rowcount == 0:  # type: ignore[attr-defined]
+            log.info("file %d was deleted before it could be stored", item_id)
+            return
+        log.error("cannot store file %d because %s; retrying in %.0f s", item_id, reason, delay)

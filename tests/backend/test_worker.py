@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from backend.app import create_app
 from backend.backoff import Backoff
 from backend.config import Config
 from backend.extensions import db
+from backend.models import Item
 from backend.worker import Worker
 from tests.backend.conftest import upload_file
 from tests.support.services import Compressor
@@ -80,7 +82,8 @@ def test_stored_files_stream_from_the_compressor(
     stored = item(client, alice, file_id)
     assert stored["codec"]
     assert 0 < stored["stored_size"] < len(TEXT)
-    assert list(app.extensions["trove"].staging.root.iterdir()) == []
+    # the staged file goes right after the file is marked stored
+    wait_for(lambda: list(app.extensions["trove"].staging.root.iterdir()) == [])
 
     url = f"/api/v1/files/{file_id}/content"
     whole = client.get(url, headers=alice)
@@ -184,3 +187,48 @@ def test_stored_download_while_the_compressor_is_away(
     assert response.status_code == 503
     assert response.json["code"] == "compressor_unavailable"
     assert response.headers["Retry-After"]
+
+
+def _row(app: Flask, file_id: int) -> Item:
+    with app.app_context():
+        row = db.session.get(Item, file_id)
+        assert row is not None
+        db.session.expunge(row)
+        return row
+
+
+def test_storing_matches_files_by_their_staged_content_not_their_id(
+    app: Flask, client: FlaskClient, alice: dict[str, str]
+) -> None:
+    # The file a store began for was deleted and its id went to a newer file: the
+    # compressor's answer must land on the files with that content, not on the id.
+    stored = _row(app, upload_file(client, alice, TEXT, "stored.txt"))
+    newer = _row(app, upload_file(client, alice, b"other bytes", "newer.txt"))
+    worker = Worker(app)
+    with app.app_context():
+        worker._mark_stored(newer.id, stored.staging_key or "", stored.sha256 or "", 1, 1, "z")
+    assert item(client, alice, stored.id)["state"] == "stored"
+    assert item(client, alice, newer.id)["state"] == "processing"
+
+
+def test_a_file_deleted_while_it_is_being_stored_is_let_go_quietly(
+    app: Flask,
+    client: FlaskClient,
+    alice: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    file_id = upload_file(client, alice, TEXT, "short-lived.txt")
+    staging = app.extensions["trove"].staging
+    open_read = staging.open_read
+
+    def deleted_first(key: str) -> Any:
+        assert client.delete(f"/api/v1/files/{file_id}", headers=alice).status_code == 204
+        return open_read(key)
+
+    monkeypatch.setattr(staging, "open_read", deleted_first)
+    worker = Worker(app)
+    with app.app_context(), caplog.at_level(logging.INFO, logger="backend.worker"):
+        assert worker.run_once()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "deleted before it could be stored" in caplog.text
