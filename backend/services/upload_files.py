@@ -13,7 +13,7 @@ from backend.models import FILE, PROCESSING, STORED, Item, Upload, utcnow
 from backend.names import numbered_name, split_extension
 from backend.problems import Problem
 from backend.runtime import Runtime
-from backend.services.folders import folder_not_found
+from backend.services.folders import get_folder
 from backend.services.upload_locks import WriterLock
 
 _PUBLISH_ATTEMPTS = 50
@@ -82,11 +82,11 @@ def publish(
     a crash before it leaves the upload where its last acknowledged chunk left it."""
     skip: set[str] = set()
     for _ in range(_PUBLISH_ATTEMPTS):
-        if upload.parent_id is not None and (
-            db.session.scalar(sa.select(Item.id).where(Item.id == upload.parent_id)) is None
-        ):
+        try:  # the folder may have been deleted while the file was uploading
+            get_folder(upload.user_id, upload.parent_id)
+        except Problem:
             discard(rt, upload)
-            raise folder_not_found()
+            raise
         name = _free_name(upload, skip)
         item = Item(
             user_id=upload.user_id,
