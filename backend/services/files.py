@@ -17,7 +17,13 @@ from backend.extensions import db
 from backend.models import FILE, FOLDER, PROCESSING, BlobDeletion, Item
 from backend.names import InvalidName, normalize_name
 from backend.problems import Problem
-from backend.services.folders import get_folder, invalid_name, name_in_use, name_taken
+from backend.services.folders import (
+    get_folder,
+    invalid_name,
+    lock_tree,
+    name_in_use,
+    name_taken,
+)
 from backend.storage.staging import Staging
 
 DEFAULT_LIMIT = 200
@@ -130,10 +136,13 @@ def list_items(
 
 
 def _is_inside(user_id: int, folder_id: int | None, ancestor_id: int) -> bool:
-    """True when `folder_id` is `ancestor_id` or lies somewhere below it."""
+    """True when `folder_id` is `ancestor_id` or lies somewhere below it (or below a loop
+    of folders, which nothing should move into)."""
+    seen: set[int] = set()
     while folder_id is not None:
-        if folder_id == ancestor_id:
+        if folder_id == ancestor_id or folder_id in seen:
             return True
+        seen.add(folder_id)
         folder_id = db.session.scalar(
             sa.select(Item.parent_id).where(Item.id == folder_id, Item.user_id == user_id)
         )
@@ -142,6 +151,8 @@ def _is_inside(user_id: int, folder_id: int | None, ancestor_id: int) -> bool:
 
 def update_item(user_id: int, item_id: int, changes: dict[str, Any]) -> Item:
     """Rename (`name`) and/or move (`parent`, null for the root)."""
+    if "parent" in changes:
+        lock_tree(user_id)  # the checks below hold until this move commits
     item = get_item(user_id, item_id)
     unknown = set(changes) - {"name", "parent"}
     if unknown:
@@ -184,9 +195,12 @@ def _batches(ids: list[int]) -> Iterable[list[int]]:
 
 
 def _subtree_levels(user_id: int, root: Item) -> list[list[int]]:
+    """The ids of `root` and everything below it, level by level (a loop of folders is
+    walked once)."""
     levels = [[root.id]]
     if root.kind != FOLDER:
         return levels
+    seen = {root.id}
     while True:
         children: list[int] = []
         for batch in _batches(levels[-1]):
@@ -195,8 +209,10 @@ def _subtree_levels(user_id: int, root: Item) -> list[list[int]]:
                     sa.select(Item.id).where(Item.user_id == user_id, Item.parent_id.in_(batch))
                 )
             )
+        children = [child for child in children if child not in seen]
         if not children:
             return levels
+        seen.update(children)
         levels.append(children)
 
 
@@ -212,6 +228,7 @@ def queue_blob_deletions(shas: Iterable[str]) -> bool:
 
 def delete_item(user_id: int, item_id: int, staging: Staging) -> bool:
     """Delete an item and everything below it. True when blob deletions were queued."""
+    lock_tree(user_id)  # nothing moves into the subtree while it is collected and deleted
     root = get_item(user_id, item_id)
     levels = _subtree_levels(user_id, root)
     shas: list[str] = []

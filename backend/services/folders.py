@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
-from backend.models import FOLDER, Item
+from backend.models import FOLDER, Item, User
 from backend.names import InvalidName, normalize_name
 from backend.problems import Problem
 
@@ -43,6 +43,19 @@ def get_folder(user_id: int, folder_id: int | None) -> Item | None:
     if folder is None:
         raise folder_not_found()
     return folder
+
+
+def lock_tree(user_id: int) -> None:
+    """Make this transaction the only one changing the shape of the user's folder tree
+    until it ends, and let it read the tree as it is now.
+
+    Checks such as "is the target folder inside the one being moved" hold only while no
+    other move commits in between; two moves checked at once could otherwise each pass
+    and together make a cycle. Ends the transaction so far (call it before any change),
+    then takes the user's row for writing: a row lock on MySQL/MariaDB, the write lock
+    on SQLite, each held until commit or rollback."""
+    db.session.commit()
+    db.session.execute(sa.update(User).where(User.id == user_id).values(created=User.created))
 
 
 def name_in_use(user_id: int, parent_id: int | None, name: str) -> bool:

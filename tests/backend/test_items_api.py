@@ -1,9 +1,15 @@
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 
+from backend.extensions import db
+from backend.models import Item
+from backend.services import files
 from tests.backend.conftest import upload_file
 
 
@@ -190,3 +196,65 @@ def test_usage(client: FlaskClient, alice: dict[str, str]) -> None:
         "saved_bytes": 0,
         "processing": 2,
     }
+
+
+def test_two_folders_moved_into_each_other_at_once_make_no_loop(
+    app: Flask, alice: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    move_into_each_other_at_once(app, alice, monkeypatch)
+
+
+def move_into_each_other_at_once(
+    app: Flask, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Moves folder a into b and b into a, the second one checked while the first one
+    has checked but not committed yet (unless the first holds the second back)."""
+    client = app.test_client()
+    a = client.post("/api/v1/folders", json={"name": "a"}, headers=auth).json["id"]
+    b = client.post("/api/v1/folders", json={"name": "b"}, headers=auth).json["id"]
+    first_checked, second_checked = threading.Event(), threading.Event()
+    is_inside = files._is_inside
+
+    def checked_in_turn(user_id: int, folder_id: int | None, ancestor_id: int) -> bool:
+        inside = is_inside(user_id, folder_id, ancestor_id)
+        if ancestor_id == a:  # the first move waits (a while) for the second one's check
+            first_checked.set()
+            second_checked.wait(timeout=2)
+        else:
+            second_checked.set()
+        return inside
+
+    monkeypatch.setattr(files, "_is_inside", checked_in_turn)
+    answers: dict[str, int] = {}
+
+    def move(folder: int, into: int) -> None:
+        response = app.test_client().patch(
+            f"/api/v1/files/{folder}", json={"parent": into}, headers=auth
+        )
+        answers[f"{folder}->{into}"] = response.status_code
+
+    first = threading.Thread(target=move, args=(a, b))
+    first.start()
+    assert first_checked.wait(timeout=10)
+    second = threading.Thread(target=move, args=(b, a))
+    second.start()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert sorted(answers.values()) == [200, 400], answers
+    parents = {i: client.get(f"/api/v1/files/{i}", headers=auth).json["parent"] for i in (a, b)}
+    assert None in parents.values(), parents  # one of them is still in the root
+
+
+def test_a_loop_of_folders_left_by_an_older_version_never_hangs_a_request(
+    app: Flask, client: FlaskClient, alice: dict[str, str]
+) -> None:
+    a = client.post("/api/v1/folders", json={"name": "a"}, headers=alice).json["id"]
+    b = client.post("/api/v1/folders", json={"name": "b", "parent": a}, headers=alice).json["id"]
+    c = client.post("/api/v1/folders", json={"name": "c"}, headers=alice).json["id"]
+    with app.app_context():
+        db.session.execute(sa.update(Item).where(Item.id == a).values(parent_id=b, parent_key=b))
+        db.session.commit()
+    moved = client.patch(f"/api/v1/files/{c}", json={"parent": a}, headers=alice)
+    assert (moved.status_code, moved.json["code"]) == (400, "invalid_move")
+    assert client.delete(f"/api/v1/files/{a}", headers=alice).status_code == 204
+    assert client.get(f"/api/v1/files/{b}", headers=alice).status_code == 404

@@ -16,6 +16,7 @@ from backend.config import Config
 from backend.extensions import db
 from backend.models import User
 from tests.backend.conftest import PASSWORD, PASSWORD_HASH, upload_file
+from tests.backend.test_items_api import move_into_each_other_at_once
 from tests.support.mariadb import MariaDB
 from tests.support.net import free_port
 
@@ -120,3 +121,11 @@ def test_upload_names_are_kept_as_given_and_compared_after_nfc(
             headers=tus(auth, **{"Upload-Length": "1", "Upload-Metadata": metadata(filename=bad)}),
         )
         assert (response.status_code, response.json["code"]) == (400, "invalid_name"), bad
+
+
+def test_two_folders_moved_into_each_other_at_once_make_no_loop(
+    maria_app: Flask,
+    maria_alice: tuple[FlaskClient, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    move_into_each_other_at_once(maria_app, maria_alice[1], monkeypatch)
