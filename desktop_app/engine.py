@@ -16,7 +16,7 @@ from pathlib import Path
 
 from desktop_app.api import ApiClient
 from desktop_app.engine_work import TransferWork
-from desktop_app.folders import RemoteFolders, plan_tree
+from desktop_app.folders import RemoteFolders, name_problem, plan_tree
 from desktop_app.hashing import Fingerprint
 from desktop_app.retry import RetryPolicy
 from desktop_app.store import QueueStore, TransferRecord
@@ -126,7 +126,13 @@ class UploadEngine(TransferWork):
     # -- adding work -------------------------------------------------------------------------
 
     def add_file(self, path: str | os.PathLike[str], parent: int | None = None) -> int:
-        """Queue one file for upload into folder ``parent`` (``None``: the root)."""
+        """Queue one file for upload into folder ``parent`` (``None``: the root).
+
+        A file whose name the server cannot take becomes a failed transfer instead.
+        """
+        problem = name_problem(path)
+        if problem:
+            return self._add_failed(Path(path), problem)
         try:
             fingerprint = Fingerprint.of(path)
             size, mtime_ns = fingerprint.size, fingerprint.mtime_ns

@@ -7,10 +7,13 @@ Every error carries a stable ``code``, the HTTP ``status`` when there was one, a
 from __future__ import annotations
 
 import errno
+import os
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import requests
+
+from desktop_app.formatting import displayable
 
 
 class TroveError(Exception):
@@ -127,8 +130,11 @@ def error_from_response(response: requests.Response) -> ApiError:
 
 
 def describe_os_error(exc: OSError) -> str:
-    """A readable sentence for a local file-system error."""
-    name = exc.filename or "the file"
+    """A readable sentence for a local file-system error (safe to store as UTF-8)."""
+    name = exc.filename
+    if isinstance(name, str | bytes | os.PathLike):
+        name = os.fsdecode(name)
+    name = displayable(str(name)) if name else "the file"
     if exc.errno == errno.ENOENT:
         return f"{name} no longer exists."
     if exc.errno in (errno.EACCES, errno.EPERM):

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 
 from desktop_app.api import ApiClient
 from desktop_app.errors import ApiError, TroveError, describe_os_error
+from desktop_app.formatting import displayable, is_utf8
 
 
 @dataclass
@@ -16,7 +17,8 @@ class TreePlan:
     """A local folder walked once: folders parent-first, files with their folder.
 
     Paths in ``folders`` and the folder of each file are relative to the walked
-    folder's *parent*, so the walked folder itself is ``folders[0]``.
+    folder's *parent*, so the walked folder itself is ``folders[0]`` (unless its own
+    name is a problem: then the plan holds only that problem).
     """
 
     folders: list[PurePosixPath] = field(default_factory=list)
@@ -24,9 +26,36 @@ class TreePlan:
     problems: list[tuple[Path, str]] = field(default_factory=list)
 
 
+def name_problem(path: str | os.PathLike[str], *, folder: bool = False) -> str | None:
+    """Why the server cannot take the name of ``path`` as is, or None.
+
+    Only what the client must catch itself: a name whose bytes are not UTF-8 cannot even
+    be sent (or kept in the queue's text columns). The server judges every other rule.
+    """
+    name = os.path.basename(os.fspath(path))
+    if is_utf8(name):
+        return None
+    if folder:
+        return (
+            f"The name {displayable(name)} is not valid UTF-8, so the server cannot store it "
+            "and nothing in this folder was uploaded. Rename the folder and try again."
+        )
+    return (
+        f"The name {displayable(name)} is not valid UTF-8, so the server cannot store it. "
+        "Rename the file and try again."
+    )
+
+
 def plan_tree(root: str | os.PathLike[str]) -> TreePlan:
-    """Walk ``root`` without following links to folders (no loops, no escaping)."""
+    """Walk ``root`` without following links to folders (no loops, no escaping).
+
+    Files and folders whose names cannot go to the server become problems; such a
+    folder is not walked.
+    """
     root = Path(root)
+    problem = name_problem(root, folder=True)
+    if problem:
+        return TreePlan(problems=[(root, problem)])
     plan = TreePlan()
     top = PurePosixPath(root.name)
     plan.folders.append(top)
@@ -44,11 +73,20 @@ def plan_tree(root: str | os.PathLike[str]) -> TreePlan:
             path = Path(entry.path)
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    subfolders.append((path, remote / entry.name))
+                    problem = name_problem(path, folder=True)
+                    if problem:
+                        plan.problems.append((path, problem))
+                    else:
+                        subfolders.append((path, remote / entry.name))
                 elif entry.is_file(follow_symlinks=True):
-                    plan.files.append((path, remote))
+                    problem = name_problem(path)
+                    if problem:
+                        plan.problems.append((path, problem))
+                    else:
+                        plan.files.append((path, remote))
                 elif entry.is_symlink():
-                    plan.problems.append((path, f"{path} is a link to a folder; skipped."))
+                    shown = displayable(str(path))
+                    plan.problems.append((path, f"{shown} is a link to a folder; skipped."))
             except OSError as exc:
                 plan.problems.append((path, describe_os_error(exc)))
         for path, child in subfolders:

@@ -1,10 +1,28 @@
-"""Human-readable sizes, speeds, times and savings for display."""
+"""Human-readable sizes, speeds, times, savings and local names for display."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 _UNITS = ("bytes", "KB", "MB", "GB", "TB", "PB")
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: false for a local name whose bytes are
+    not UTF-8, which Python hands over with surrogate escapes (``b"\\xff"`` → ``"\\udcff"``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def displayable(text: str) -> str:
+    """``text`` with every undecodable byte (a surrogate) shown as U+FFFD, as file managers
+    do: safe to show, log and store as UTF-8, but no longer the path it came from."""
+    if is_utf8(text):
+        return text
+    return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
 
 
 def format_size(size: int | float) -> str:

@@ -1,4 +1,10 @@
-"""The upload queue on disk (SQLite), so that a restarted client resumes its transfers."""
+"""The upload queue on disk (SQLite), so that a restarted client resumes its transfers.
+
+Local paths are kept byte for byte: one that is not UTF-8 (Python holds its undecodable
+bytes as surrogate escapes) is stored as a BLOB of its bytes and read back as the same
+string, so the file can still be opened after a restart. Other text, such as an error
+message, is only ever shown, so any such character in it is stored as U+FFFD.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from desktop_app.formatting import displayable, is_utf8
 
 SCHEMA_VERSION = 2
 
@@ -81,7 +89,7 @@ class QueueStore:
             self._db.execute("ALTER TABLE transfers ADD COLUMN note TEXT")
 
     def add(self, record: TransferRecord) -> int:
-        values = [getattr(record, name) for name in _COLUMNS]
+        values = [_column_value(name, getattr(record, name)) for name in _COLUMNS]
         marks = ",".join("?" * len(_COLUMNS))
         with self._lock:
             cursor = self._db.execute(
@@ -99,7 +107,8 @@ class QueueStore:
         assignments = ",".join(f"{name}=?" for name in changes)
         with self._lock:
             self._db.execute(
-                f"UPDATE transfers SET {assignments} WHERE id=?", [*changes.values(), transfer_id]
+                f"UPDATE transfers SET {assignments} WHERE id=?",
+                [*(_column_value(k, v) for k, v in changes.items()), transfer_id],
             )
 
     def get(self, transfer_id: int) -> TransferRecord | None:
@@ -123,7 +132,18 @@ class QueueStore:
             self._db.close()
 
 
+def _column_value(name: str, value: Any) -> Any:
+    """``value`` as SQLite can hold it (its text must be UTF-8)."""
+    if not isinstance(value, str) or is_utf8(value):
+        return value
+    if name == "path":
+        return os.fsencode(value)  # the exact bytes of the name on disk
+    return displayable(value)
+
+
 def _record(row: sqlite3.Row) -> TransferRecord:
     values = {key: row[key] for key in row.keys()}  # noqa: SIM118
+    if isinstance(values["path"], bytes):
+        values["path"] = os.fsdecode(values["path"])
     values["retryable"] = bool(values["retryable"])
     return TransferRecord(**values)

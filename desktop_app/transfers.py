@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
+from desktop_app.formatting import displayable
 from desktop_app.store import TransferRecord
 
 
@@ -29,7 +30,11 @@ FINISHED = frozenset({TransferState.DONE, TransferState.CANCELLED})
 
 @dataclass(frozen=True)
 class TransferInfo:
-    """A snapshot of one transfer, safe to hand to any thread."""
+    """A snapshot of one transfer, safe to hand to any thread.
+
+    ``path`` is the local path exactly (it may hold surrogate escapes for bytes that are
+    not UTF-8); ``name`` is for showing.
+    """
 
     id: int
     path: str
@@ -53,7 +58,7 @@ class TransferInfo:
 
     @property
     def name(self) -> str:
-        return os.path.basename(self.path)
+        return displayable(os.path.basename(self.path))
 
     @property
     def progress(self) -> float:

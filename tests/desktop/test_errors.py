@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -72,3 +73,11 @@ def test_os_errors_become_sentences():
     assert describe_os_error(missing) == "/tmp/gone.jpg no longer exists."
     denied = PermissionError(errno.EACCES, "Permission denied", "/tmp/secret")
     assert describe_os_error(denied) == "Cannot read /tmp/secret: permission denied."
+
+
+def test_os_errors_about_names_that_are_not_utf8_stay_readable():
+    name = os.fsdecode(b"/tmp/f\xfcr Oma/gone.jpg")
+    missing = FileNotFoundError(errno.ENOENT, "No such file", name)
+    assert describe_os_error(missing) == "/tmp/f\ufffdr Oma/gone.jpg no longer exists."
+    as_bytes = FileNotFoundError(errno.ENOENT, "No such file", b"/tmp/\xff")
+    assert describe_os_error(as_bytes) == "/tmp/\ufffd no longer exists."

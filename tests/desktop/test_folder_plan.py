@@ -62,3 +62,39 @@ def test_unreadable_folder_is_a_problem_not_a_crash(tmp_path):
         ("2023", True)
     ]
     assert {path.name for path, _ in plan.files} == {"cover.jpg"}
+
+
+def test_names_that_are_not_utf8_are_problems_and_are_not_walked(tmp_path):
+    album = _tree(tmp_path)
+    bad_file = album / os.fsdecode(b"bad\xffname.jpg")
+    bad_file.write_bytes(b"x")
+    bad_folder = album / "2023" / os.fsdecode(b"caf\xe9")
+    bad_folder.mkdir()
+    (bad_folder / "inside.jpg").write_bytes(b"i")
+    plan = plan_tree(album)
+    problems = dict(plan.problems)
+    assert set(problems) == {bad_file, bad_folder}
+    assert "bad\ufffdname.jpg is not valid UTF-8" in problems[bad_file]
+    assert "Rename the file" in problems[bad_file]
+    assert "caf\ufffd is not valid UTF-8" in problems[bad_folder]
+    assert "Rename the folder" in problems[bad_folder]
+    assert all(reason.encode("utf-8") for reason in problems.values())  # storable text
+    assert {path.name for path, _ in plan.files} == {"cover.jpg", "a.png", "beach.jpg"}
+    assert all(folder.name != bad_folder.name for folder in plan.folders)
+
+
+def test_a_walked_folder_whose_own_name_is_not_utf8_is_one_problem(tmp_path):
+    album = _tree(tmp_path)
+    bad = album.rename(tmp_path / os.fsdecode(b"\xe4lbum"))
+    plan = plan_tree(bad)
+    assert (plan.folders, plan.files) == ([], [])
+    assert [path for path, _ in plan.problems] == [bad]
+
+
+def test_a_path_above_the_walked_folder_may_be_anything(tmp_path):
+    outer = tmp_path / os.fsdecode(b"f\xfcr Oma")
+    outer.mkdir()
+    album = _tree(outer)
+    plan = plan_tree(album)
+    assert plan.problems == []
+    assert len(plan.files) == 3 and plan.folders[0] == P("album")

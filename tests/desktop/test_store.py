@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from desktop_app.store import QueueStore, TransferRecord
@@ -86,3 +88,22 @@ def test_a_queue_from_the_first_version_is_upgraded_in_place(tmp_path):
     store.update(record.id, note="started again")
     assert store.get(record.id).note == "started again"
     store.close()
+
+
+def test_paths_that_are_not_utf8_round_trip_exactly(tmp_path):
+    path = tmp_path / "q.sqlite3"
+    store = QueueStore(path)
+    local = os.fsdecode(b"/photos/f\xfcr Oma/bad\xffname.jpg")
+    record = TransferRecord("acct", local, None, state="failed", error="Broken.")
+    store.add(record)
+    store.add(TransferRecord("acct", "/photos/ok.jpg", None))
+    store.update(record.id, error="The name bad\udcffname.jpg is wrong.")
+    store.close()
+
+    reopened = QueueStore(path)
+    loaded = reopened.load("acct")
+    assert [r.path for r in loaded] == [local, "/photos/ok.jpg"]
+    assert os.fsencode(loaded[0].path) == b"/photos/f\xfcr Oma/bad\xffname.jpg"
+    assert reopened.get(record.id).path == local
+    assert loaded[0].error == "The name bad\ufffdname.jpg is wrong."  # text stays readable
+    reopened.close()

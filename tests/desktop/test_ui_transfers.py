@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop_app.transfers import TransferState
+from desktop_app.store import TransferRecord
+from desktop_app.transfers import Transfer, TransferState
 from desktop_app.ui.transfer_model import TransferTableModel, format_duration
 from desktop_app.ui.transfer_panel import TransferPanel
 
@@ -138,3 +141,16 @@ def test_the_queue_comes_back_after_a_restart(qtbot, make_engine, api, tmp_path)
     done = api.get_item(restarted.get(big_id).file_id)
     assert done.sha256 == sha256_of(big)
     panel.detach()
+
+
+def test_a_name_that_is_not_utf8_is_shown_readably(qtbot):
+    reason = "The name bad\ufffdname.txt is not valid UTF-8."
+    record = TransferRecord(
+        "acct", os.fsdecode(b"/up/bad\xffname.txt"), None, state="failed", error=reason, id=1
+    )
+    model = TransferTableModel()
+    model.update_transfer(Transfer(record).info())
+    # Qt would silently drop the undecodable byte: "badname.txt" names another file.
+    assert model.index(0, TransferTableModel.NAME).data() == "bad\ufffdname.txt"
+    assert model.index(0, TransferTableModel.STATE).data() == f"Failed: {reason}"
+    assert model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole) == reason
