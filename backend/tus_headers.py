@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
+from backend.validation import is_id
+
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
 CHECKSUM_ALGORITHMS = ("sha1", "sha256")
@@ -84,7 +86,10 @@ def parse_mtime(value: str) -> datetime:
         raise HeaderError(f"mtime must be RFC 3339 or unix seconds, got {value!r}.") from None
     if parsed.tzinfo is None:
         raise HeaderError(f"mtime must carry a time zone (e.g. a trailing 'Z'), got {value!r}.")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # the time zone moves it out of the years 1 to 9999
+        raise HeaderError(f"mtime is out of the range of dates, got {value!r}.") from None
 
 
 def parse_upload_metadata(value: str | None) -> UploadMetadata:
@@ -96,7 +101,7 @@ def parse_upload_metadata(value: str | None) -> UploadMetadata:
     parent: int | None = None
     raw_parent = pairs.get("parent")
     if raw_parent:
-        if not _DIGITS.fullmatch(raw_parent.strip()):
+        if not _DIGITS.fullmatch(raw_parent.strip()) or not is_id(int(raw_parent)):
             raise HeaderError(f"parent must be a folder id, got {raw_parent!r}.")
         parent = int(raw_parent)
     raw_mtime = pairs.get("mtime")

@@ -9,6 +9,7 @@ from backend.blueprints.request_json import json_object
 from backend.problems import Problem
 from backend.runtime import runtime
 from backend.services import downloads, files
+from backend.validation import MAX_ID
 
 bp = Blueprint("files", __name__, url_prefix="/api/v1")
 
@@ -30,7 +31,7 @@ def _int_arg(name: str, low: int, high: int) -> int | None:
 @bp.get("/files")
 @login_required
 def list_files() -> Response:
-    parent = _int_arg("parent", 1, 2**31 - 1)
+    parent = _int_arg("parent", 1, MAX_ID)
     limit = _int_arg("limit", 1, files.MAX_LIMIT)
     page = files.list_items(
         current_user().id,

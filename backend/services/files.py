@@ -25,6 +25,7 @@ from backend.services.folders import (
     name_taken,
 )
 from backend.storage.staging import Staging
+from backend.validation import is_id, is_text
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 1000
@@ -67,6 +68,8 @@ def invalid_request(detail: str) -> Problem:
 
 
 def get_item(user_id: int, item_id: int) -> Item:
+    if not is_id(item_id):
+        raise file_not_found()
     item = db.session.scalar(sa.select(Item).where(Item.id == item_id, Item.user_id == user_id))
     if item is None:
         raise file_not_found()
@@ -88,7 +91,7 @@ def _decode_cursor(cursor: str) -> tuple[int, str, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         rank, key, item_id = json.loads(base64.urlsafe_b64decode(padded))
-        if not (isinstance(rank, int) and isinstance(key, str) and isinstance(item_id, int)):
+        if not (rank in (0, 1) and type(rank) is int and is_text(key) and is_id(item_id)):
             raise ValueError(cursor)
     except (ValueError, TypeError, binascii.Error):
         raise Problem(

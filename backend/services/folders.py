@@ -9,6 +9,7 @@ from backend.extensions import db
 from backend.models import FOLDER, Item, User
 from backend.names import InvalidName, normalize_name
 from backend.problems import Problem
+from backend.validation import is_id
 
 
 def invalid_name(exc: InvalidName) -> Problem:
@@ -37,6 +38,8 @@ def get_folder(user_id: int, folder_id: int | None) -> Item | None:
     """The user's folder `folder_id`, or None for the root; 404 when absent or not a folder."""
     if folder_id is None:
         return None
+    if not is_id(folder_id):
+        raise folder_not_found()
     folder = db.session.scalar(
         sa.select(Item).where(Item.id == folder_id, Item.user_id == user_id, Item.kind == FOLDER)
     )

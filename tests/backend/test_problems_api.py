@@ -1,8 +1,12 @@
+import base64
+import json
 import logging
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+
+from tests.backend.conftest import metadata
 
 
 def assert_problem(response: object, status: int, code: str) -> dict[str, object]:
@@ -58,3 +62,58 @@ def test_readiness_reports_each_check(client: FlaskClient) -> None:
     response = client.get("/readyz")  # nothing listens on the configured compressor port
     body = assert_problem(response, 503, "not_ready")
     assert body["checks"] == {"database": "ok", "staging": "ok", "compressor": "unavailable"}
+
+
+def test_ids_no_database_can_hold_are_not_found(client: FlaskClient, alice: dict[str, str]) -> None:
+    huge = 2**70
+    assert_problem(client.get(f"/api/v1/files/{huge}", headers=alice), 404, "file_not_found")
+    assert_problem(
+        client.patch(f"/api/v1/files/{huge}", json={"name": "x"}, headers=alice),
+        404,
+        "file_not_found",
+    )
+    assert_problem(
+        client.post("/api/v1/folders", json={"name": "z", "parent": huge}, headers=alice),
+        404,
+        "folder_not_found",
+    )
+    folder = client.post("/api/v1/folders", json={"name": "f"}, headers=alice).json["id"]
+    assert_problem(
+        client.patch(f"/api/v1/files/{folder}", json={"parent": huge}, headers=alice),
+        404,
+        "folder_not_found",
+    )
+    cursor = base64.urlsafe_b64encode(json.dumps([1, "x", huge]).encode()).decode()
+    assert_problem(
+        client.get(f"/api/v1/files?cursor={cursor}", headers=alice), 400, "invalid_cursor"
+    )
+    upload = client.post(
+        "/api/v1/uploads/",
+        headers={
+            **alice,
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": "1",
+            "Upload-Metadata": metadata(filename="a", parent=huge),
+        },
+    )
+    assert_problem(upload, 400, "invalid_upload_header")
+
+
+def test_unpaired_surrogates_in_json_are_refused(
+    client: FlaskClient, alice: dict[str, str]
+) -> None:
+    body = b'{"name": "a\\ud800b", "parent": null}'
+    response = client.post(
+        "/api/v1/folders", data=body, content_type="application/json", headers=alice
+    )
+    assert_problem(response, 400, "invalid_request")
+    login = client.post(
+        "/api/v1/auth/login",
+        data=b'{"username": "\\udfff", "password": "x"}',
+        content_type="application/json",
+    )
+    assert_problem(login, 400, "invalid_request")
+    cursor = base64.urlsafe_b64encode(b'[1, "\\ud800", 5]').decode()
+    assert_problem(
+        client.get(f"/api/v1/files?cursor={cursor}", headers=alice), 400, "invalid_cursor"
+    )

@@ -81,6 +81,9 @@ def test_mtime_formats() -> None:
         parse_mtime("yesterday")
     with pytest.raises(HeaderError, match="time zone"):
         parse_mtime("2024-05-01T12:00:00")
+    for past_the_calendar in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        with pytest.raises(HeaderError, match="range of dates"):
+            parse_mtime(past_the_calendar)
 
 
 def test_checksum() -> None:
