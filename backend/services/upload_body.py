@@ -32,6 +32,11 @@ class ChecksumMismatch(Exception):
     """The body does not match its Upload-Checksum."""
 
 
+class BodyLost(Exception):
+    """The body ended early and nothing of it was kept: a chunk with a checksum is all
+    or nothing, and a body may end before its first byte. Raised from the read error."""
+
+
 class BodyCut(Exception):
     """The body ended early (the client went away); its first `received` bytes are
     durable all the same, since without a checksum every byte that came is good."""
@@ -78,9 +83,10 @@ def receive(
 ) -> int:
     """Write `body` into staged file `key` at `offset`, advancing `whole`; returns the
     byte count once the bytes are durable. A body cut short without a checksum keeps
-    what came (BodyCut says how much, `whole` covers it). On any other failure the file
-    is cut back to `offset` and `whole` must be dropped (it may cover part of the body),
-    except when the lock was lost (LockLost from `tick`): then the file is left alone."""
+    what came (BodyCut says how much, `whole` covers it). On any other failure (BodyLost
+    for a body that ended early) the file is cut back to `offset` and `whole` must be
+    dropped (it may cover part of the body), except when the lock was lost (LockLost
+    from `tick`): then the file is left alone."""
     digest = hashlib.new(checksum.algorithm) if checksum else None
     hashes = (whole,) if digest is None else (whole, digest)
     buffers = (memoryview(bytearray(BODY_BLOCK)), memoryview(bytearray(BODY_BLOCK)))
@@ -105,7 +111,7 @@ def receive(
                 turn = 1 - turn
             _wait(hashing)
             if cut is not None and (checksum is not None or not received):
-                raise cut  # a chunk with a checksum is all or nothing
+                raise BodyLost from cut  # a chunk with a checksum is all or nothing
             if checksum is not None and digest is not None and digest.digest() != checksum.digest:
                 raise ChecksumMismatch
         except LockLost:

@@ -8,7 +8,6 @@ import secrets
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
-from werkzeug.exceptions import ClientDisconnected
 
 from backend.database import unsynced
 from backend.extensions import db
@@ -17,7 +16,13 @@ from backend.names import InvalidName, normalize_name
 from backend.problems import Problem
 from backend.runtime import Runtime
 from backend.services.folders import get_folder, invalid_name
-from backend.services.upload_body import BodyCut, BodyTooLong, ChecksumMismatch, receive
+from backend.services.upload_body import (
+    BodyCut,
+    BodyLost,
+    BodyTooLong,
+    ChecksumMismatch,
+    receive,
+)
 from backend.services.upload_files import complete, discard, expiry, own_copy, publish
 from backend.services.upload_locks import (
     LockLost,
@@ -282,10 +287,8 @@ def _write_body(
         )
     except BodyCut as exc:
         return exc.received, whole, exc
-    except (OSError, ClientDisconnected) as exc:  # nothing of the body was kept
-        if _server_stopping(exc):
-            raise _stopping(offset) from None
-        raise
+    except BodyLost as exc:  # nothing of the body was kept
+        raise (_stopping(offset) if _server_stopping(exc) else _body_cut(offset)) from None
     except BodyTooLong:
         raise _too_much(remaining) from None
     except ChecksumMismatch:

@@ -13,6 +13,7 @@ import pytest
 from backend.services.upload_body import (
     BODY_BLOCK,
     BodyCut,
+    BodyLost,
     BodyTooLong,
     ChecksumMismatch,
     receive,
@@ -162,7 +163,7 @@ def test_a_checked_body_cut_short_is_discarded(
     staging.path(KEY).write_bytes(head)
     body = os.urandom(2 * BODY_BLOCK)
     checksum = Checksum("sha256", hashlib.sha256(body).digest())
-    with pytest.raises(ConnectionResetError):
+    with pytest.raises(BodyLost) as lost:
         receive(
             staging,
             KEY,
@@ -174,6 +175,7 @@ def test_a_checked_body_cut_short_is_discarded(
             hashers,
             lambda: None,
         )
+    assert isinstance(lost.value.__cause__, ConnectionResetError)
     assert staging.path(KEY).read_bytes() == head
 
 

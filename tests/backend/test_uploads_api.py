@@ -1,5 +1,6 @@
 import base64
 import hashlib
+import io
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -364,3 +365,45 @@ def test_uploads_belong_to_their_owner(
     assert patch(client, bob, location, 0, b"abc").status_code == 404
     assert client.delete(location, headers=tus(bob)).status_code == 404
     assert client.head(location, headers=tus(alice)).status_code == 200
+
+
+class CutAfter(io.BytesIO):
+    """A request body whose client goes away after its first `keep` bytes."""
+
+    def __init__(self, data: bytes, keep: int) -> None:
+        super().__init__(data)
+        self._keep = keep
+
+    def readinto(self, buffer: Any) -> int:
+        return len(self._take(len(buffer), memoryview(buffer)))
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._take(size if size is not None and size >= 0 else 1 << 30)
+
+    def _take(self, size: int, into: memoryview | None = None) -> bytes:
+        left = self._keep - self.tell()
+        if left <= 0:
+            raise ConnectionResetError("the client went away")
+        data = super().read(min(size, left))
+        if into is not None:
+            into[: len(data)] = data
+        return data
+
+
+@pytest.mark.parametrize("checked", [False, True])
+def test_a_body_cut_short_says_what_the_server_holds(
+    client: FlaskClient, alice: dict[str, str], checked: bool
+) -> None:
+    body = b"0123456789" * 100
+    location = create(client, alice, len(body)).headers["Location"]
+    assert patch(client, alice, location, 0, body[:100]).status_code == 204
+    extra = {"Upload-Checksum": checksum("sha256", body[100:])} if checked else {}
+    response = client.patch(
+        location,
+        input_stream=CutAfter(body[100:], 300),
+        headers=tus(alice, **OFFSET, **{"Upload-Offset": "100", "Content-Length": "900"}, **extra),
+    )
+    kept = 100 if checked else 400  # a chunk with a checksum is all or nothing
+    assert (response.status_code, response.json["code"]) == (400, "body_cut_short")
+    assert response.headers["Upload-Offset"] == str(kept)
+    assert client.head(location, headers=tus(alice)).headers["Upload-Offset"] == str(kept)
