@@ -67,7 +67,9 @@ def _progress_headers(upload: Upload) -> dict[str, str]:
     return headers
 
 
-@bp.route("/", methods=["OPTIONS"], provide_automatic_options=False)
+# The uploads address works with and without its trailing slash (tus clients are
+# configured with either), rather than answering a redirect.
+@bp.route("/", methods=["OPTIONS"], provide_automatic_options=False, strict_slashes=False)
 def options() -> Response:
     # tus clients probe OPTIONS without credentials; the answer holds only limits.
     return Response(
@@ -81,7 +83,7 @@ def options() -> Response:
     )
 
 
-@bp.post("/")
+@bp.post("/", strict_slashes=False)
 @login_required
 def create() -> Response:
     rt = runtime()

@@ -57,6 +57,18 @@ def test_options_advertises_the_server(client: FlaskClient, alice: dict[str, str
     assert response.headers["Tus-Checksum-Algorithm"] == "sha1,sha256"
 
 
+def test_the_uploads_address_works_without_its_trailing_slash(
+    client: FlaskClient, alice: dict[str, str]
+) -> None:
+    assert client.options("/api/v1/uploads").status_code == 204
+    response = client.post(
+        "/api/v1/uploads",
+        headers=tus(alice, **{"Upload-Length": "3", "Upload-Metadata": metadata(filename="a")}),
+    )
+    assert response.status_code == 201
+    assert response.headers["Location"].startswith("/api/v1/uploads/")
+
+
 def test_options_needs_no_credentials(client: FlaskClient) -> None:
     response = client.options("/api/v1/uploads/")
     assert response.status_code == 204
