@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
-# Stable codes and a sentence for errors Werkzeug raises before our code runs.
+# Stable codes and a sentence for errors Werkzeug or waitress raise before our code runs.
 _HTTP_CODES: dict[int, tuple[str, str]] = {
     400: ("invalid_request", "The request could not be understood. Check its syntax."),
     401: ("unauthorized", "Sign in and send the token as 'Authorization: Bearer <token>'."),
@@ -22,6 +22,8 @@ _HTTP_CODES: dict[int, tuple[str, str]] = {
     413: ("payload_too_large", "The request body is too large. Send a smaller one."),
     415: ("unsupported_media_type", "The request body has a content type this route refuses."),
     416: ("range_not_satisfiable", "The requested range lies outside the content."),
+    431: ("headers_too_large", "The request's headers are too large. Send fewer or shorter."),
+    501: ("not_implemented", "The server does not support what the request asks for."),
 }
 
 
@@ -47,8 +49,9 @@ class Problem(Exception):
         self.extra = dict(extra or {})
 
 
-def problem_response(problem: Problem) -> Response:
-    body = {
+def problem_document(problem: Problem) -> dict[str, Any]:
+    """The problem+json body of `problem`."""
+    return {
         "type": f"urn:trove:problem:{problem.code}",
         "title": problem.title,
         "status": problem.status,
@@ -56,6 +59,10 @@ def problem_response(problem: Problem) -> Response:
         "code": problem.code,
         **problem.extra,
     }
+
+
+def problem_response(problem: Problem) -> Response:
+    body = problem_document(problem)
     response = Response(json.dumps(body), status=problem.status, mimetype=PROBLEM_JSON)
     response.headers.update(problem.headers)
     return response
@@ -67,15 +74,22 @@ def unauthorized(detail: str = _HTTP_CODES[401][1]) -> Problem:
     )
 
 
+def status_problem(
+    status: int, title: str, detail: str = "", headers: Mapping[str, str] | None = None
+) -> Problem:
+    """The problem for an HTTP error raised outside our code: its stable code and sentence
+    where there is one, else a code made from `title` and `detail` as given."""
+    code, sentence = _HTTP_CODES.get(status, (title.lower().replace(" ", "_"), detail))
+    return Problem(status, code, title, sentence or "", headers=headers)
+
+
 def _from_http_exception(exc: HTTPException) -> Problem:
-    status = exc.code or 500
-    code, detail = _HTTP_CODES.get(status, (exc.name.lower().replace(" ", "_"), exc.description))
     headers = {
         key: value
         for key, value in exc.get_headers()
         if key.lower() in ("allow", "www-authenticate", "retry-after", "content-range")
     }
-    return Problem(status, code, exc.name, detail or "", headers=headers)
+    return status_problem(exc.code or 500, exc.name, exc.description or "", headers)
 
 
 def install(app: Flask) -> None:

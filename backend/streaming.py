@@ -35,6 +35,8 @@ from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.task import WSGITask
 
+from backend.server_errors import ProblemErrorTask
+
 STREAMED_METHODS = frozenset({"PATCH", "POST"})
 DRAIN_LIMIT = 64 * 1024 * 1024  # unread body bytes skipped to keep a connection open
 _DRAIN_BLOCK = 1024 * 1024
@@ -219,6 +221,7 @@ class TroveChannel(HTTPChannel):
     :func:`use_trove_channels`)."""
 
     task_class = TroveTask
+    error_task_class = ProblemErrorTask
     prefixes: tuple[str, ...] = ()
     idle_timeout = 15.0
 

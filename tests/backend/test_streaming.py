@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -203,3 +204,25 @@ def test_other_paths_and_announced_continues_keep_waitress_buffering(serve) -> N
         [(_, second)] = read_answers(sock, 1)
     assert (first, second) == (b"4", b"3")
     assert app.bodies == [b"abcd", b"xyz"]
+
+
+@pytest.mark.parametrize(
+    ("head", "status", "code"),
+    [
+        (b"PATCH /up/x HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", 400, "invalid_request"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n", 431, None),
+    ],
+)
+def test_requests_waitress_refuses_get_problem_json(
+    serve, head: bytes, status: int, code: str | None
+) -> None:
+    port = serve(Recorder())
+    with connect(port) as sock:
+        sock.sendall(head)
+        [(answer, body)] = read_answers(sock, 1)
+    assert answer.split(b" ")[1] == str(status).encode()
+    assert b"content-type: application/problem+json" in answer.lower()
+    problem = json.loads(body)
+    assert problem["status"] == status
+    assert problem["code"] == (code or "headers_too_large")
+    assert problem["detail"]
