@@ -9,6 +9,7 @@ from pathlib import Path
 
 DEFAULT_MAX_UPLOAD_BYTES = 1 << 40  # 1 TiB
 DEFAULT_MAX_REQUEST_BYTES = 4 << 30  # one PATCH body; clients send files in chunks
+DEFAULT_THUMBNAIL_MEMORY_BYTES = 256 << 20  # what thumbnail decodes may hold at once
 
 
 class ConfigError(ValueError):
@@ -62,6 +63,7 @@ class Config:
     store_defer_seconds: float = 30.0
     threads: int = 8
     database_wait_seconds: float = 120.0
+    thumbnail_memory_bytes: int = DEFAULT_THUMBNAIL_MEMORY_BYTES
 
     @property
     def staging_dir(self) -> Path:
@@ -104,4 +106,7 @@ class Config:
             store_defer_seconds=_float(env, "TROVE_STORE_DEFER_SECONDS", 30.0, minimum=0.0),
             threads=_int(env, "TROVE_THREADS", 16, 1),
             database_wait_seconds=_float(env, "TROVE_DATABASE_WAIT_SECONDS", 120.0),
+            thumbnail_memory_bytes=_int(
+                env, "TROVE_THUMBNAIL_MEMORY_BYTES", DEFAULT_THUMBNAIL_MEMORY_BYTES, 1
+            ),
         )

@@ -5,6 +5,13 @@ The source is read through the same path as a download (staging while processing
 compressor once stored) and fed to Pillow lazily, so only the bytes the decoder asks for are
 fetched. Decompression bombs are refused before pixels are decoded; JPEGs are decoded in
 draft mode at the smallest scale that still covers the requested size.
+
+Memory stays bounded: every decode first reserves its estimated need (the decoded image,
+what its decoder holds beside it, and the working copies) from one process-wide
+:class:`MemoryBudget`, waiting its turn while the budget is spent; an image that needs more
+than the whole budget gets no thumbnail. Large images are converted and reduced a tile at a
+time, so the decoded image is the only full-size copy, and freed memory is handed back to
+the system after large decodes.
 """
 
 from __future__ import annotations
@@ -19,7 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, ImageFile, ImageOps, ImageStat, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageStat, UnidentifiedImageError
+
+from backend.config import DEFAULT_THUMBNAIL_MEMORY_BYTES
+from backend.memory_budget import MemoryBudget, OverBudget, Reservation
+from backend.thumbnail_plan import Plan, decoder_bytes, fit, shrink
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +61,20 @@ MAX_PIXELS = 50_000_000
 MAX_SOURCE_BYTES = 512 * 1024 * 1024
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 JPEG_QUALITY = 85
+
+# What FFmpeg holds while it finds a poster frame, per pixel of the video: reference
+# frames, its pools and the scaler's buffers (5.6 measured for 8-bit 4:2:0 H.264).
+VIDEO_BYTES_PER_PIXEL = 8
+# How to turn an image for each EXIF orientation (as ImageOps.exif_transpose does).
+ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -172,50 +197,108 @@ class LazyReader(io.RawIOBase):
         super().close()
 
 
-def render(source: BinaryIO, size: int) -> tuple[bytes, str]:
-    """Render ``source`` to fit in ``size`` x ``size``: (encoded bytes, mimetype)."""
-    with warnings.catch_warnings():
+BUDGET = MemoryBudget(DEFAULT_THUMBNAIL_MEMORY_BYTES)  # process-wide; sized from the config
+
+
+def render(source: BinaryIO, size: int, budget: MemoryBudget | None = None) -> tuple[bytes, str]:
+    """Render ``source`` to fit in ``size`` x ``size``: (encoded bytes, mimetype).
+
+    Decoding waits for its estimated memory in ``budget`` (the process-wide :data:`BUDGET`
+    by default), which is given back once the decoded image is gone.
+    """
+    budget = BUDGET if budget is None else budget
+    with warnings.catch_warnings(), budget.reservation() as reservation:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
+        # Failures become NoThumbnail after their except clause: until then the traceback
+        # keeps the decoded image alive, and the reservation must outlive it.
         try:
-            with Image.open(source) as image:
-                return _render_open(image, size)
-        except NoThumbnail:
-            raise
+            return _encode(_decode(source, size, reservation))
+        except (NoThumbnail, OverBudget) as exc:
+            reason = str(exc)
         except (
             UnidentifiedImageError,
             Image.DecompressionBombError,
             Image.DecompressionBombWarning,
         ) as exc:
-            raise NoThumbnail(str(exc)) from None
-        except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
+            reason = str(exc)
+        except (
+            OSError,
+            ValueError,
+            SyntaxError,
+            EOFError,
+            IndexError,
+            TypeError,
+            ZeroDivisionError,
+        ) as exc:
             # Pillow reports broken files through a variety of exception types.
-            raise NoThumbnail(f"cannot decode: {exc}") from None
+            reason = f"cannot decode: {exc}"
         except MemoryError:
-            raise NoThumbnail("image too large to decode") from None
+            reason = "image too large to decode"
+    raise NoThumbnail(reason)
 
 
-def render_video(source: BinaryIO, size: int) -> tuple[bytes, str]:
+def _decode(source: BinaryIO, size: int, reservation: Reservation) -> Image.Image:
+    """The thumbnail (RGB or RGBA) of the image in ``source``, decoded once its memory is
+    reserved; the full-size image is gone when this returns."""
+    with Image.open(source) as image:
+        decoder = decoder_bytes(image)  # before draft: progressive JPEGs keep full-size data
+        if image.format == "JPEG":
+            # Decode at 1/2, 1/4 or 1/8 scale when that still covers the thumbnail.
+            image.draft("RGB", (size, size))
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise NoThumbnail(f"{width}x{height} pixels is more than the {MAX_PIXELS} allowed")
+        reservation.take(decoder + Plan.of(image, size).working_bytes())
+        image.load()
+        orientation = image.getexif().get(ExifTags.Base.Orientation)
+        # Planned again: a few formats settle their size or mode only when loaded.
+        thumbnail = shrink(image, Plan.of(image, size))
+    transpose = ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
+    return thumbnail if transpose is None else thumbnail.transpose(transpose)
+
+
+def _encode(image: Image.Image) -> tuple[bytes, str]:
+    out = io.BytesIO()
+    if image.mode == "RGBA":
+        image.save(out, "PNG", optimize=True)
+        return out.getvalue(), "image/png"
+    image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return out.getvalue(), "image/jpeg"
+
+
+def render_video(
+    source: BinaryIO, size: int, budget: MemoryBudget | None = None
+) -> tuple[bytes, str]:
     """The poster frame of a video, fitted in ``size`` x ``size``; only the bytes the demuxer
     asks for are read (the start, the index, and the stretch up to the poster frame)."""
     if av is None:
         raise NoThumbnail(NO_VIDEO_DECODER)
-    try:
-        with av.open(source, mode="r") as container:
-            stream = next(iter(container.streams.video), None)
-            if stream is None:
-                raise NoThumbnail("no video stream")
-            width, height = stream.codec_context.width, stream.codec_context.height
-            if width * height > MAX_PIXELS:
-                raise NoThumbnail(f"{width}x{height} pixels is more than the {MAX_PIXELS} allowed")
-            image = _poster(container, stream)
-    except NoThumbnail:
-        raise
-    except (av.error.FFmpegError, ValueError, OSError, StopIteration) as exc:
-        raise NoThumbnail(f"cannot decode the video: {exc}") from None
-    return _render_open(image, size)
+    budget = BUDGET if budget is None else budget
+    with budget.reservation() as reservation:
+        try:  # NoThumbnail after the except clause, as in render()
+            return _encode(_decode_video(source, size, reservation))
+        except (NoThumbnail, OverBudget) as exc:
+            reason = str(exc)
+        except (av.error.FFmpegError, ValueError, OSError, StopIteration) as exc:
+            reason = f"cannot decode the video: {exc}"
+    raise NoThumbnail(reason)
 
 
-def _poster(container, stream) -> Image.Image:
+def _decode_video(source: BinaryIO, size: int, reservation: Reservation) -> Image.Image:
+    with av.open(source, mode="r") as container:
+        stream = next(iter(container.streams.video), None)
+        if stream is None:
+            raise NoThumbnail("no video stream")
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if not width or not height:
+            raise NoThumbnail("the video stream does not say its picture size")
+        if width * height > MAX_PIXELS:
+            raise NoThumbnail(f"{width}x{height} pixels is more than the {MAX_PIXELS} allowed")
+        reservation.take(width * height * VIDEO_BYTES_PER_PIXEL)
+        return _poster(container, stream, size, width * height)
+
+
+def _poster(container, stream, size: int, reserved_pixels: int) -> Image.Image:
     duration = container.duration if container.duration and container.duration > 0 else 0
     image = None
     for share, at_most in POSTER_POINTS if duration else ((0, 0),):
@@ -224,34 +307,16 @@ def _poster(container, stream) -> Image.Image:
         frame = next(container.decode(stream), None)
         if frame is None:
             break
-        image = frame.to_image()
+        if frame.width * frame.height > reserved_pixels:
+            raise NoThumbnail(f"a {frame.width}x{frame.height} frame in a smaller video")
+        # Scaled while FFmpeg converts it to RGB: no full-size RGB copy of the frame.
+        width, height = fit(frame.width, frame.height, size) or (frame.width, frame.height)
+        image = frame.to_image(width=width, height=height, interpolation="LANCZOS")
         if ImageStat.Stat(image.convert("L")).mean[0] >= DARK_LUMA:
             break
     if image is None:
         raise NoThumbnail("no frame could be decoded")
     return image
-
-
-def _render_open(image: Image.Image, size: int) -> tuple[bytes, str]:
-    if image.format == "JPEG":
-        # Decode at 1/2, 1/4 or 1/8 scale when that still covers the thumbnail.
-        image.draft("RGB", (size, size))
-    width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise NoThumbnail(f"{width}x{height} pixels is more than the {MAX_PIXELS} allowed")
-    image.load()
-    image = ImageOps.exif_transpose(image)
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or (
-        image.mode == "P" and "transparency" in image.info
-    )
-    image = image.convert("RGBA" if has_alpha else "RGB")
-    image.thumbnail((size, size), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    if has_alpha:
-        image.save(out, "PNG", optimize=True)
-        return out.getvalue(), "image/png"
-    image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    return out.getvalue(), "image/jpeg"
 
 
 class ThumbnailCache:

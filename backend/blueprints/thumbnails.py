@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, request, send_file
+from flask.blueprints import BlueprintSetupState
 
 from backend import thumbnails
 from backend.auth.guard import current_user, login_required
 from backend.models import FILE
 from backend.problems import Problem
-from backend.runtime import runtime
+from backend.runtime import EXTENSION_KEY, runtime
 from backend.services import downloads, files
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,13 @@ log = logging.getLogger(__name__)
 bp = Blueprint("thumbnails", __name__, url_prefix="/api/v1")
 
 CACHE_DIR = "thumbnails"
+
+
+@bp.record_once
+def _size_memory_budget(state: BlueprintSetupState) -> None:
+    """Thumbnail decodes share one memory budget per process, sized by the configuration."""
+    config = state.app.extensions[EXTENSION_KEY].config
+    thumbnails.BUDGET.resize(config.thumbnail_memory_bytes)
 
 
 def no_thumbnail() -> Problem:

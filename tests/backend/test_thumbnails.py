@@ -239,3 +239,6 @@ def test_the_start_up_line_names_what_gets_thumbnails() -> None:
     line = thumbnails.support()
     assert line.startswith("thumbnails of images (HEIC/HEIF included)")
     assert "poster frames of videos (PyAV " in line
+
+
+# --- Memory: one budget for every decode, no full-size copies, memory handed back --------
