@@ -10,6 +10,8 @@ from pathlib import Path
 DEFAULT_MAX_UPLOAD_BYTES = 1 << 40  # 1 TiB
 DEFAULT_MAX_REQUEST_BYTES = 4 << 30  # one PATCH body; clients send files in chunks
 DEFAULT_THUMBNAIL_MEMORY_BYTES = 256 << 20  # what thumbnail decodes may hold at once
+# Files handed to the compressor at once: its pool has a worker per core (up to 4 here).
+DEFAULT_STORE_THREADS = min(4, os.cpu_count() or 1)
 
 
 class ConfigError(ValueError):
@@ -61,6 +63,7 @@ class Config:
     upload_ttl_seconds: int = 24 * 3600
     worker_poll_seconds: float = 5.0
     store_defer_seconds: float = 30.0
+    store_threads: int = DEFAULT_STORE_THREADS
     threads: int = 8
     database_wait_seconds: float = 120.0
     thumbnail_memory_bytes: int = DEFAULT_THUMBNAIL_MEMORY_BYTES
@@ -104,6 +107,7 @@ class Config:
             upload_ttl_seconds=_int(env, "TROVE_UPLOAD_TTL_SECONDS", 24 * 3600, 1),
             worker_poll_seconds=_float(env, "TROVE_WORKER_POLL_SECONDS", 5.0),
             store_defer_seconds=_float(env, "TROVE_STORE_DEFER_SECONDS", 30.0, minimum=0.0),
+            store_threads=_int(env, "TROVE_STORE_THREADS", DEFAULT_STORE_THREADS, 1),
             threads=_int(env, "TROVE_THREADS", 16, 1),
             database_wait_seconds=_float(env, "TROVE_DATABASE_WAIT_SECONDS", 120.0),
             thumbnail_memory_bytes=_int(

@@ -1,12 +1,16 @@
-"""Background worker: one thread per process that hands staged files to the compressor
-and deletes blobs nobody references. Doing both in one thread keeps them in order, so a
-blob DELETE can never overtake a later PUT of the same content."""
+"""Background worker: threads that hand staged files to the compressor and delete blobs
+nobody references (`store_threads` of them, so that the compressor's pool has a file for
+each of its cores). Each content hash is worked on by one thread at a time, so a blob
+DELETE can never overtake a PUT of the same content, and a delete re-checks that no file
+references the blob before it goes."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -38,24 +42,35 @@ class Worker:
         self.outage_backoff = outage_backoff or Backoff(base=0.5, cap=60.0)
         self.item_backoff = item_backoff or Backoff(base=10.0, cap=3600.0)
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._outages = 0
         self._next_sweep = 0.0
+        # Content hashes and files a thread is working on, and when the next sweep is due.
+        self._claims = threading.Lock()
+        self._busy_shas: set[str] = set()
+        self._busy_ids: set[int] = set()
 
     def start(self) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="trove-worker", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"trove-worker-{n}", daemon=True)
+            for n in range(self.rt.config.store_threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+        log.info("worker started (%d threads)", len(self._threads))
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
         self.rt.work_ready.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if self._threads:
+            log.info("worker stopped")
+        self._threads = []
 
     def _run(self) -> None:
-        log.info("worker started")
         while not self._stop.is_set():
             self.rt.work_ready.clear()
             try:
@@ -83,19 +98,26 @@ class Worker:
             self._outages = 0
             if not busy:
                 self.rt.work_ready.wait(self.rt.config.worker_poll_seconds)
-        log.info("worker stopped")
 
     def run_once(self) -> bool:
-        """Do one unit of work; False when there was nothing to do.
+        """Do one unit of work; False when there was nothing to do (for this thread: what
+        other threads work on is left to them).
         Raises CompressorUnavailable when the compressor should be retried later."""
-        if time.monotonic() >= self._next_sweep:
-            self._next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
-            if removed := sweep_expired(self.rt):
-                log.info("removed %d expired uploads", removed)
+        if self._sweep_due() and (removed := sweep_expired(self.rt)):
+            log.info("removed %d expired uploads", removed)
         try:
-            job = db.session.scalar(sa.select(BlobDeletion).order_by(BlobDeletion.id).limit(1))
+            with self._claims:
+                busy_shas, busy_ids = list(self._busy_shas), list(self._busy_ids)
+            job = db.session.scalar(
+                sa.select(BlobDeletion)
+                .where(BlobDeletion.sha256.not_in(busy_shas))
+                .order_by(BlobDeletion.id)
+                .limit(1)
+            )
             if job is not None:
-                self._delete_blob(job.sha256)
+                with self._claimed(job.sha256) as mine:
+                    if mine:
+                        self._delete_blob(job.sha256)
                 return True
             item = db.session.scalar(
                 sa.select(Item)
@@ -103,16 +125,49 @@ class Worker:
                     Item.kind == FILE,
                     Item.state == PROCESSING,
                     sa.or_(Item.retry_at.is_(None), Item.retry_at <= utcnow()),
+                    Item.id.not_in(busy_ids),
+                    sa.or_(Item.sha256.is_(None), Item.sha256.not_in(busy_shas)),
                 )
                 .order_by(Item.id)
                 .limit(1)
             )
             if item is not None:
-                self._store(item)
+                with self._claimed(item.sha256, item.id) as mine:
+                    if mine:
+                        self._store(item)
                 return True
             return False
         finally:
             db.session.rollback()
+
+    def _sweep_due(self) -> bool:
+        with self._claims:
+            if time.monotonic() < self._next_sweep:
+                return False
+            self._next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
+            return True
+
+    @contextlib.contextmanager
+    def _claimed(self, sha256: str | None, item_id: int | None = None) -> Iterator[bool]:
+        """Work on this content (and file) alone while the block runs; yields False when
+        another thread took it first."""
+        with self._claims:
+            if (sha256 is not None and sha256 in self._busy_shas) or item_id in self._busy_ids:
+                mine = False
+            else:
+                mine = True
+                if sha256 is not None:
+                    self._busy_shas.add(sha256)
+                if item_id is not None:
+                    self._busy_ids.add(item_id)
+        try:
+            yield mine
+        finally:
+            if mine:
+                with self._claims:
+                    self._busy_shas.discard(sha256 or "")
+                    self._busy_ids.discard(item_id or 0)
+                self.rt.work_ready.set()  # what this thread held may be another's turn now
 
     def _delete_blob(self, sha256: str) -> None:
         referenced = db.session.scalar(sa.select(Item.id).where(Item.sha256 == sha256).limit(1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +33,7 @@ def config(tmp_path: Path, compressor_service: Compressor) -> Config:
         compressor_url=compressor_service.url,
         compressor_data_dir=compressor_service.data_dir,
         worker_poll_seconds=0.2,
+        store_threads=3,
     )
 
 
@@ -232,3 +234,38 @@ def test_a_file_deleted_while_it_is_being_stored_is_let_go_quietly(
         assert worker.run_once()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert "deleted before it could be stored" in caplog.text
+
+
+def test_files_are_handed_to_the_compressor_side_by_side(
+    app: Flask,
+    client: FlaskClient,
+    alice: dict[str, str],
+    start_worker: Callable[[], Worker],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compressor = app.extensions["trove"].compressor
+    put_blob = compressor.put_blob
+    together = threading.Barrier(2, timeout=10)
+    lock = threading.Lock()
+    in_flight: list[str] = []
+    overlaps: list[str] = []
+
+    def put_side_by_side(sha256: str, body: Any, size: int) -> Any:
+        with lock:
+            if sha256 in in_flight:
+                overlaps.append(sha256)
+            in_flight.append(sha256)
+        try:
+            if size == len(TEXT) + 1:  # the two different files meet here
+                together.wait()
+            return put_blob(sha256, body, size)
+        finally:
+            with lock:
+                in_flight.remove(sha256)
+
+    monkeypatch.setattr(compressor, "put_blob", put_side_by_side)
+    ids = [upload_file(client, alice, TEXT + bytes([n]), f"{n}.txt") for n in range(2)]
+    ids += [upload_file(client, alice, TEXT, f"same-{n}.txt") for n in range(3)]
+    start_worker()
+    wait_for(lambda: all(item(client, alice, i)["state"] == "stored" for i in ids))
+    assert overlaps == []  # one content is never sent twice at once
