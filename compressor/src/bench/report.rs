@@ -29,11 +29,15 @@ impl Row {
 
     /// Percentage of bytes saved by method `m`.
     pub fn saved(&self, m: usize) -> f64 {
-        if self.bytes == 0 {
-            0.0
-        } else {
-            100.0 * (1.0 - self.stored[m] as f64 / self.bytes as f64)
-        }
+        percent_saved(self.bytes, self.stored[m])
+    }
+}
+
+fn percent_saved(bytes: u64, stored: u64) -> f64 {
+    if bytes == 0 {
+        0.0
+    } else {
+        100.0 * (1.0 - stored as f64 / bytes as f64)
     }
 }
 
@@ -159,17 +163,13 @@ fn slowest(out: &mut String, results: &[FileResult]) {
          | file | codec | MB | % saved | encode s | decode s |\n|---|---|---:|---:|---:|---:|"
     );
     for r in by_time.into_iter().take(SLOWEST) {
-        let saved = if r.size == 0 {
-            0.0
-        } else {
-            100.0 * (1.0 - r.stored[0] as f64 / r.size as f64)
-        };
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} | {saved:.1} | {:.2} | {:.2} |",
+            "| {} | {} | {:.1} | {:.1} | {:.2} | {:.2} |",
             r.name,
             r.codec,
             r.size as f64 / 1e6,
+            percent_saved(r.size, r.stored[0]),
             r.encode[0],
             r.decode[0]
         );
